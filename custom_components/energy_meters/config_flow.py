@@ -1,0 +1,434 @@
+"""Config flow: a gateway entry, with each meter behind it as a subentry.
+
+Every step tests before it saves: the gateway step opens the connection, the
+meter step reads the meter with the chosen profile and checks that what came
+back makes physical sense. Each failure is reported on the field the user has
+to change, with what was read, so a wrong unit id or word order is found in
+the dialog rather than in a graph a week later.
+"""
+
+from collections.abc import Mapping
+from typing import Any, override
+
+import probatio as vol
+
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigEntryState,
+    ConfigFlow,
+    ConfigFlowResult,
+    ConfigSubentryData,
+    ConfigSubentryFlow,
+    OptionsFlow,
+    SubentryFlowResult,
+)
+from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
+from homeassistant.core import callback
+from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+)
+
+from .const import (
+    CONF_FRAMING,
+    CONF_PROFILE,
+    CONF_SCAN_INTERVAL,
+    CONF_TIMEOUT,
+    CONF_UNIT_ID,
+    DEFAULT_METER_NAME,
+    DEFAULT_PORT,
+    DEFAULT_SCAN_INTERVAL,
+    DEFAULT_TIMEOUT,
+    DOMAIN,
+    MAX_SCAN_INTERVAL,
+    MIN_SCAN_INTERVAL,
+    SUBENTRY_METER,
+)
+from .coordinator import transport_for
+from .meterlib.model import Profile
+from .meterlib.profiles import DEFAULT_PROFILE_ID
+from .meterlib.reader import MeterReader, implausible_values
+from .meterlib.transport import (
+    Framing,
+    GatewayUnreachableError,
+    ModbusExceptionError,
+    ModbusTransport,
+    NoResponseError,
+)
+from .profiles import async_load_profiles
+
+GATEWAY_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_HOST): TextSelector(),
+        vol.Required(CONF_PORT, default=DEFAULT_PORT): vol.All(
+            NumberSelector(
+                NumberSelectorConfig(min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)
+            ),
+            vol.Coerce(int),
+        ),
+        vol.Required(CONF_FRAMING, default=Framing.TCP.value): SelectSelector(
+            SelectSelectorConfig(
+                options=[framing.value for framing in Framing],
+                translation_key=CONF_FRAMING,
+                mode=SelectSelectorMode.LIST,
+            )
+        ),
+        vol.Required(CONF_TIMEOUT, default=DEFAULT_TIMEOUT): vol.All(
+            NumberSelector(
+                NumberSelectorConfig(
+                    min=0.5,
+                    max=30,
+                    step=0.5,
+                    unit_of_measurement="s",
+                    mode=NumberSelectorMode.BOX,
+                )
+            ),
+            vol.Coerce(float),
+        ),
+    }
+)
+
+
+def _meter_schema(profiles: Mapping[str, Profile]) -> vol.Schema:
+    """The meter form, offering every known profile in a dropdown."""
+    options = [
+        SelectOptionDict(value=profile.id, label=profile.name)
+        for profile in sorted(profiles.values(), key=lambda p: p.name.lower())
+    ]
+    return vol.Schema(
+        {
+            vol.Required(CONF_UNIT_ID, default=1): vol.All(
+                NumberSelector(
+                    NumberSelectorConfig(min=0, max=255, step=1, mode=NumberSelectorMode.BOX)
+                ),
+                vol.Coerce(int),
+            ),
+            vol.Required(CONF_PROFILE, default=DEFAULT_PROFILE_ID): SelectSelector(
+                SelectSelectorConfig(options=options, mode=SelectSelectorMode.DROPDOWN)
+            ),
+            vol.Required(CONF_NAME, default=DEFAULT_METER_NAME): TextSelector(),
+        }
+    )
+
+
+def _gateway_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """Normalise the gateway form: host names are case-insensitive."""
+    return {
+        CONF_HOST: str(user_input[CONF_HOST]).strip().lower(),
+        CONF_PORT: int(user_input[CONF_PORT]),
+        CONF_FRAMING: str(user_input[CONF_FRAMING]),
+        CONF_TIMEOUT: float(user_input[CONF_TIMEOUT]),
+    }
+
+
+def _gateway_unique_id(data: Mapping[str, Any]) -> str:
+    """One entry per gateway endpoint: two entries would fight over one bus."""
+    return f"{data[CONF_HOST]}:{data[CONF_PORT]}"
+
+
+def _meter_unique_id(unit_id: int) -> str:
+    """One subentry per unit id on a gateway: a bus address answers once."""
+    return str(unit_id)
+
+
+async def _async_check_gateway(data: Mapping[str, Any]) -> dict[str, str]:
+    """Open (and close) a connection to the gateway; errors keyed by field."""
+    transport = transport_for(data)
+    try:
+        await transport.check_connection()
+    except GatewayUnreachableError:
+        return {"base": "cannot_connect"}
+    finally:
+        await transport.close()
+    return {}
+
+
+async def _async_probe_meter(
+    transport: ModbusTransport, unit_id: int, profile: Profile
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Read the meter once; return errors (by field) and placeholders to explain them."""
+    try:
+        reading = await MeterReader(transport, unit_id, profile).read()
+    except GatewayUnreachableError as err:
+        return {"base": "cannot_connect"}, {"error": str(err)}
+    except NoResponseError as err:
+        return {CONF_UNIT_ID: "no_response"}, {"error": str(err)}
+    except ModbusExceptionError as err:
+        return {CONF_PROFILE: "modbus_exception"}, {"error": str(err)}
+    wrong = implausible_values(profile, reading.values)
+    if wrong:
+        readings = ", ".join(
+            f"{item.quantity} = {item.value:g}" if item.value is not None else f"{item.quantity} = n/a"
+            for item in wrong
+        )
+        expected = ", ".join(
+            f"{item.quantity} {item.expected.minimum:g}…{item.expected.maximum:g}"
+            for item in wrong
+        )
+        return {CONF_PROFILE: "implausible"}, {"readings": readings, "expected": expected}
+    return {}, {}
+
+
+def _placeholders(extra: Mapping[str, str]) -> dict[str, str]:
+    """Every placeholder the translated errors may use, so none renders raw."""
+    return {"error": "", "readings": "", "expected": "", **extra}
+
+
+def _meter_subentry_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        CONF_UNIT_ID: int(user_input[CONF_UNIT_ID]),
+        CONF_PROFILE: str(user_input[CONF_PROFILE]),
+    }
+
+
+class EnergyMetersConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Set up a gateway and the first meter behind it."""
+
+    VERSION = 1
+    MINOR_VERSION = 1
+
+    def __init__(self) -> None:
+        """Start with no gateway chosen."""
+        self._gateway: dict[str, Any] = {}
+
+    @staticmethod
+    @callback
+    @override
+    def async_get_options_flow(config_entry: ConfigEntry) -> "GatewayOptionsFlow":
+        """Options: the poll interval."""
+        return GatewayOptionsFlow()
+
+    @classmethod
+    @callback
+    @override
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Meters are subentries of their gateway."""
+        return {SUBENTRY_METER: MeterSubentryFlow}
+
+    @override
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Choose what to add."""
+        return self.async_show_menu(step_id="user", menu_options=["gateway"])
+
+    async def async_step_gateway(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Where the gateway is and how it frames Modbus."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = _gateway_data(user_input)
+            await self.async_set_unique_id(_gateway_unique_id(data))
+            self._abort_if_unique_id_configured()
+            errors = await _async_check_gateway(data)
+            if not errors:
+                self._gateway = data
+                return await self.async_step_meter()
+        return self.async_show_form(
+            step_id="gateway",
+            data_schema=self.add_suggested_values_to_schema(GATEWAY_SCHEMA, user_input),
+            errors=errors,
+        )
+
+    async def async_step_meter(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The first meter: read it before anything is saved."""
+        profiles = (await async_load_profiles(self.hass)).profiles
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        if user_input is not None and CONF_UNIT_ID in user_input:
+            profile = profiles[user_input[CONF_PROFILE]]
+            transport = transport_for(self._gateway)
+            try:
+                errors, placeholders = await _async_probe_meter(
+                    transport, int(user_input[CONF_UNIT_ID]), profile
+                )
+            finally:
+                await transport.close()
+            if not errors:
+                meter = _meter_subentry_data(user_input)
+                return self.async_create_entry(
+                    title=_gateway_unique_id(self._gateway),
+                    data=self._gateway,
+                    options={CONF_SCAN_INTERVAL: DEFAULT_SCAN_INTERVAL},
+                    subentries=[
+                        ConfigSubentryData(
+                            data=meter,
+                            subentry_type=SUBENTRY_METER,
+                            title=str(user_input[CONF_NAME]),
+                            unique_id=_meter_unique_id(meter[CONF_UNIT_ID]),
+                        )
+                    ],
+                )
+        return self.async_show_form(
+            step_id="meter",
+            data_schema=self.add_suggested_values_to_schema(
+                _meter_schema(profiles), user_input
+            ),
+            errors=errors,
+            description_placeholders=_placeholders(placeholders),
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the gateway's address, framing or timeout; meters stay."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = _gateway_data(user_input)
+            unique_id = _gateway_unique_id(data)
+            if unique_id != entry.unique_id:
+                await self.async_set_unique_id(unique_id)
+                self._abort_if_unique_id_configured()
+            errors = await _async_check_gateway(data)
+            if not errors:
+                return self.async_update_and_abort(
+                    entry, unique_id=unique_id, title=unique_id, data=data
+                )
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                GATEWAY_SCHEMA, user_input or dict(entry.data)
+            ),
+            errors=errors,
+        )
+
+
+class MeterSubentryFlow(ConfigSubentryFlow):
+    """Add a meter to a gateway, or change one."""
+
+    async def _async_probe(
+        self, user_input: Mapping[str, Any], profile: Profile
+    ) -> tuple[dict[str, str], dict[str, str]]:
+        """Read the meter, over the running connection when the gateway is loaded.
+
+        Many gateways accept a single client: a second connection for the test
+        read could be refused, or knock the running poller off the bus.
+        """
+        entry = self._get_entry()
+        unit_id = int(user_input[CONF_UNIT_ID])
+        if entry.state is ConfigEntryState.LOADED:
+            transport: ModbusTransport = entry.runtime_data.transport
+            return await _async_probe_meter(transport, unit_id, profile)
+        transport = transport_for(entry.data)
+        try:
+            return await _async_probe_meter(transport, unit_id, profile)
+        finally:
+            await transport.close()
+
+    def _unit_taken(self, unit_id: int, exclude: str | None = None) -> bool:
+        """Whether another meter of this gateway already uses the unit id."""
+        return any(
+            subentry.unique_id == _meter_unique_id(unit_id)
+            and subentry.subentry_id != exclude
+            for subentry in self._get_entry().subentries.values()
+            if subentry.subentry_type == SUBENTRY_METER
+        )
+
+    async def async_step_user(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Add a meter behind this gateway."""
+        profiles = (await async_load_profiles(self.hass)).profiles
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        if user_input is not None:
+            if self._unit_taken(int(user_input[CONF_UNIT_ID])):
+                return self.async_abort(reason="already_configured")
+            errors, placeholders = await self._async_probe(
+                user_input, profiles[user_input[CONF_PROFILE]]
+            )
+            if not errors:
+                meter = _meter_subentry_data(user_input)
+                return self.async_create_entry(
+                    title=str(user_input[CONF_NAME]),
+                    data=meter,
+                    unique_id=_meter_unique_id(meter[CONF_UNIT_ID]),
+                )
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(
+                _meter_schema(profiles), user_input
+            ),
+            errors=errors,
+            description_placeholders=_placeholders(placeholders),
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change a meter's unit id, profile or name; its history stays."""
+        subentry = self._get_reconfigure_subentry()
+        profiles = (await async_load_profiles(self.hass)).profiles
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        if user_input is not None:
+            unit_id = int(user_input[CONF_UNIT_ID])
+            if self._unit_taken(unit_id, exclude=subentry.subentry_id):
+                return self.async_abort(reason="already_configured")
+            errors, placeholders = await self._async_probe(
+                user_input, profiles[user_input[CONF_PROFILE]]
+            )
+            if not errors:
+                return self.async_update_and_abort(
+                    self._get_entry(),
+                    subentry,
+                    title=str(user_input[CONF_NAME]),
+                    data=_meter_subentry_data(user_input),
+                    unique_id=_meter_unique_id(unit_id),
+                )
+        current = {**subentry.data, CONF_NAME: subentry.title}
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=self.add_suggested_values_to_schema(
+                _meter_schema(profiles), user_input or current
+            ),
+            errors=errors,
+            description_placeholders=_placeholders(placeholders),
+        )
+
+
+class GatewayOptionsFlow(OptionsFlow):
+    """How often the gateway's meters are polled."""
+
+    async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """One setting: the poll interval in seconds."""
+        if user_input is not None:
+            return self.async_create_entry(
+                data={CONF_SCAN_INTERVAL: int(user_input[CONF_SCAN_INTERVAL])}
+            )
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_SCAN_INTERVAL, default=DEFAULT_SCAN_INTERVAL): vol.All(
+                    NumberSelector(
+                        NumberSelectorConfig(
+                            min=MIN_SCAN_INTERVAL,
+                            max=MAX_SCAN_INTERVAL,
+                            step=1,
+                            unit_of_measurement="s",
+                            mode=NumberSelectorMode.BOX,
+                        )
+                    ),
+                    vol.Coerce(int),
+                )
+            }
+        )
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, dict(self.config_entry.options)
+            ),
+        )

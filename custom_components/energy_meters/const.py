@@ -1,0 +1,30 @@
+"""Constants shared by the integration's modules."""
+
+from datetime import timedelta
+from typing import Final
+
+DOMAIN: Final = "energy_meters"
+
+CONF_FRAMING: Final = "framing"
+CONF_TIMEOUT: Final = "timeout"
+CONF_UNIT_ID: Final = "unit_id"
+CONF_PROFILE: Final = "profile"
+CONF_SCAN_INTERVAL: Final = "scan_interval"
+
+SUBENTRY_METER: Final = "meter"
+
+DEFAULT_PORT: Final = 502
+DEFAULT_TIMEOUT: Final = 3.0
+DEFAULT_SCAN_INTERVAL: Final = 10
+MIN_SCAN_INTERVAL: Final = 2
+MAX_SCAN_INTERVAL: Final = 3600
+DEFAULT_METER_NAME: Final = "Energy meter"
+
+# A meter is shown unavailable only after this many failed polls in a row:
+# one lost reply on a busy RS-485 bus is normal and must not blank a graph.
+FAILED_POLLS_BEFORE_UNAVAILABLE: Final = 3
+
+
+def scan_interval(seconds: float) -> timedelta:
+    """The coordinator's update interval for a configured number of seconds."""
+    return timedelta(seconds=seconds)

@@ -1,0 +1,180 @@
+"""The gateway coordinator: one poll loop per bus, every meter in turn.
+
+Meters behind one gateway share one RS-485 bus, which carries one request at a
+time. So one coordinator per gateway walks its meters one after the other over
+a single connection, rather than a poller per meter racing for the bus.
+
+A meter that does not answer keeps its last reading and is marked; its
+entities go unavailable only after several failed polls in a row, and its
+neighbours are read as usual. The whole refresh fails only when nothing on the
+gateway answered on the very first poll, which turns into a setup retry.
+"""
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import override
+
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry
+from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
+
+from .const import (
+    CONF_FRAMING,
+    CONF_PROFILE,
+    CONF_SCAN_INTERVAL,
+    CONF_TIMEOUT,
+    CONF_UNIT_ID,
+    DEFAULT_SCAN_INTERVAL,
+    DOMAIN,
+    FAILED_POLLS_BEFORE_UNAVAILABLE,
+    SUBENTRY_METER,
+    scan_interval,
+)
+from .meterlib.model import Profile
+from .meterlib.reader import MeterReader, MeterReading
+from .meterlib.transport import Framing, ModbusTransport, TransportError
+
+_LOGGER = logging.getLogger(__package__)
+
+type EnergyMetersConfigEntry = ConfigEntry[GatewayCoordinator]
+
+
+@dataclass(slots=True)
+class MeterStatus:
+    """What the integration knows about one meter after the latest poll."""
+
+    reading: MeterReading | None = None
+    consecutive_failures: int = 0
+    last_error: str | None = None
+    last_success: datetime | None = None
+    failed_polls_total: int = field(default=0)
+
+    @property
+    def available(self) -> bool:
+        """Whether entities should show this meter's values.
+
+        A reading is kept through a few failed polls: a lost reply is normal on
+        a busy bus and must not blank the graphs.
+        """
+        return (
+            self.reading is not None
+            and self.consecutive_failures < FAILED_POLLS_BEFORE_UNAVAILABLE
+        )
+
+
+def transport_for(data: Mapping[str, object]) -> ModbusTransport:
+    """A transport for a gateway entry's data (also used by the config flow)."""
+    return ModbusTransport(
+        host=str(data[CONF_HOST]),
+        port=int(str(data[CONF_PORT])),
+        framing=Framing(str(data[CONF_FRAMING])),
+        timeout=float(str(data[CONF_TIMEOUT])),
+    )
+
+
+class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
+    """Polls every meter behind one gateway, in turn, over one connection."""
+
+    config_entry: EnergyMetersConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: EnergyMetersConfigEntry,
+        profiles: Mapping[str, Profile],
+        gateway_device_id: str,
+    ) -> None:
+        """Build one reader per meter subentry whose profile is known."""
+        seconds = entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)
+        super().__init__(
+            hass,
+            _LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} {entry.title}",
+            update_interval=scan_interval(seconds),
+        )
+        self.transport = transport_for(entry.data)
+        self.gateway_device_id = gateway_device_id
+        self.readers: dict[str, MeterReader] = {}
+        self.missing_profiles: dict[str, str] = {}
+        for subentry in meter_subentries(entry):
+            profile_id = subentry.data[CONF_PROFILE]
+            if profile_id not in profiles:
+                self.missing_profiles[subentry.subentry_id] = profile_id
+                continue
+            self.readers[subentry.subentry_id] = MeterReader(
+                self.transport, int(subentry.data[CONF_UNIT_ID]), profiles[profile_id]
+            )
+        self.statuses: dict[str, MeterStatus] = {
+            subentry_id: MeterStatus() for subentry_id in self.readers
+        }
+
+    @override
+    async def _async_update_data(self) -> dict[str, MeterStatus]:
+        """Read each meter in turn; one silent meter does not fail the others."""
+        answered = 0
+        errors: list[str] = []
+        for subentry_id, reader in self.readers.items():
+            status = self.statuses[subentry_id]
+            try:
+                reading = await reader.read()
+            except TransportError as err:
+                errors.append(str(err))
+                self._record_failure(subentry_id, status, err)
+                continue
+            answered += 1
+            self._record_success(subentry_id, status, reading)
+        if self.readers and not answered and self.data is None:
+            # Nothing answered on the first poll: let setup retry with backoff
+            # rather than create entities with nothing to show.
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="gateway_silent",
+                translation_placeholders={"error": "; ".join(errors)},
+            )
+        return dict(self.statuses)
+
+    def _record_success(
+        self, subentry_id: str, status: MeterStatus, reading: MeterReading
+    ) -> None:
+        """Keep the reading; log once when a lost meter is back."""
+        if status.consecutive_failures >= FAILED_POLLS_BEFORE_UNAVAILABLE:
+            _LOGGER.info("%s: meter %s is answering again", self.name, subentry_id)
+        status.reading = reading
+        status.consecutive_failures = 0
+        status.last_error = None
+        status.last_success = dt_util.utcnow()
+
+    def _record_failure(
+        self, subentry_id: str, status: MeterStatus, err: TransportError
+    ) -> None:
+        """Count the failure; log once, when the meter turns unavailable."""
+        status.consecutive_failures += 1
+        status.failed_polls_total += 1
+        status.last_error = str(err)
+        if status.consecutive_failures == FAILED_POLLS_BEFORE_UNAVAILABLE:
+            _LOGGER.warning(
+                "%s: meter %s did not answer %d polls in a row: %s",
+                self.name,
+                subentry_id,
+                status.consecutive_failures,
+                err,
+            )
+
+    async def async_shutdown(self) -> None:
+        """Stop polling and close the gateway connection."""
+        await super().async_shutdown()
+        await self.transport.close()
+
+
+def meter_subentries(entry: ConfigEntry) -> list[ConfigSubentry]:
+    """The entry's meter subentries, in a stable order."""
+    return [
+        subentry
+        for subentry in entry.subentries.values()
+        if subentry.subentry_type == SUBENTRY_METER
+    ]

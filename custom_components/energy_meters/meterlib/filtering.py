@@ -1,0 +1,119 @@
+"""Per-meter data quality: which filter guards which quantity, and their limits.
+
+Instantaneous quantities get a spike filter with physical bounds; energy
+counters get a monotonic counter bounded by the meter's rated power. The limits
+derive from two settings a user can understand: the meter's rated maximum
+power and how many agreeing readings confirm a jump.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .model import Quantity
+from .quality import CounterEvent, CounterRule, MonotonicCounter, SpikeFilter, SpikeRule
+
+DEFAULT_MAX_POWER_W = 50_000.0
+DEFAULT_CONFIRMATIONS = 2
+NOMINAL_VOLTAGE = 230.0
+
+_ENERGY_PREFIXES = ("energy_", "reactive_energy_")
+_POWER_PREFIXES = ("power_l", "power_total", "reactive_power_", "apparent_power_")
+
+
+def is_counter(quantity: Quantity) -> bool:
+    """Energy quantities are counters; everything else is instantaneous."""
+    return quantity.value.startswith(_ENERGY_PREFIXES)
+
+
+@dataclass(frozen=True, slots=True)
+class QualitySettings:
+    """The user-facing knobs of the filters."""
+
+    max_power_w: float = DEFAULT_MAX_POWER_W
+    confirmations: int = DEFAULT_CONFIRMATIONS
+
+    def spike_rule(self, quantity: Quantity) -> SpikeRule:
+        """Physical bounds and jump tolerance for an instantaneous quantity."""
+        n = self.confirmations
+        value = quantity.value
+        if value.startswith(_POWER_PREFIXES):
+            limit = self.max_power_w
+            return SpikeRule(-limit, limit, absolute_step=max(500.0, limit / 100), confirmations=n)
+        if value.startswith("voltage"):
+            return SpikeRule(0.0, 500.0, absolute_step=30.0, relative_step=0.1, confirmations=n)
+        if value.startswith("current"):
+            limit = self.max_power_w / NOMINAL_VOLTAGE
+            return SpikeRule(-limit, limit, absolute_step=3.0, confirmations=n)
+        if value == "frequency":
+            return SpikeRule(45.0, 65.0, absolute_step=0.5, relative_step=0.0, confirmations=n)
+        if value.startswith("power_factor"):
+            return SpikeRule(-1.0, 1.0, absolute_step=0.3, relative_step=0.0, confirmations=n)
+        msg = f"no spike rule for {quantity}"
+        raise ValueError(msg)
+
+    def counter_rule(self) -> CounterRule:
+        """Limits for the energy counters of this meter."""
+        return CounterRule(max_power_w=self.max_power_w, confirmations=self.confirmations + 1)
+
+
+@dataclass(frozen=True, slots=True)
+class FilteredReading:
+    """What to publish after filtering, and what the filters noticed."""
+
+    values: Mapping[Quantity, float | None]
+    events: Mapping[Quantity, CounterEvent]
+    held_back: int
+
+
+class MeterQuality:
+    """The filters of one meter, keyed by quantity."""
+
+    def __init__(self, settings: QualitySettings, quantities: frozenset[Quantity]) -> None:
+        """A spike filter per instantaneous quantity, a counter per energy quantity."""
+        self.settings = settings
+        self.spikes: dict[Quantity, SpikeFilter] = {}
+        self.counters: dict[Quantity, MonotonicCounter] = {}
+        for quantity in quantities:
+            if is_counter(quantity):
+                self.counters[quantity] = MonotonicCounter(settings.counter_rule())
+            else:
+                self.spikes[quantity] = SpikeFilter(settings.spike_rule(quantity))
+        self.held_back_total = 0
+
+    def apply(self, values: Mapping[Quantity, float | None], now: float) -> FilteredReading:
+        """Filter one poll's values taken at wall-clock time `now` (seconds)."""
+        published: dict[Quantity, float | None] = {}
+        events: dict[Quantity, CounterEvent] = {}
+        held_before = self._held()
+        for quantity, value in values.items():
+            if quantity in self.counters:
+                published[quantity], event = self.counters[quantity].update(value, now)
+                if event is not None:
+                    events[quantity] = event
+            elif quantity in self.spikes:
+                published[quantity], _ = self.spikes[quantity].update(value)
+        held = self._held() - held_before
+        self.held_back_total += held
+        return FilteredReading(values=published, events=events, held_back=held)
+
+    def _held(self) -> int:
+        """Readings held back or dropped so far, by every filter."""
+        return sum(f.held_back + f.dropped for f in self.spikes.values()) + sum(
+            c.held_back + c.dropped for c in self.counters.values()
+        )
+
+    def counters_state(self) -> dict[str, dict[str, Any]]:
+        """The counters' state, to persist across restarts."""
+        return {str(q): counter.as_dict() for q, counter in self.counters.items()}
+
+    def restore_counters(self, state: Mapping[str, Mapping[str, Any]]) -> None:
+        """Continue the counters from persisted state (unknown keys ignored)."""
+        rule = self.settings.counter_rule()
+        for key, data in state.items():
+            try:
+                quantity = Quantity(key)
+            except ValueError:
+                continue
+            if quantity in self.counters:
+                self.counters[quantity] = MonotonicCounter.from_dict(rule, dict(data))

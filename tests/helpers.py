@@ -1,0 +1,54 @@
+"""Helpers the tests share: ports, simulated meters, a configured gateway."""
+
+import socket
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+
+from custom_components.energy_meters.const import DOMAIN
+from custom_components.energy_meters.meterlib.profiles import builtin_profiles
+from simulator.meter import SimulatedMeter
+from simulator.server import ModbusSimulator
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wago_meter(unit_id: int = 1, seed: int = 1) -> SimulatedMeter:
+    """A simulated WAGO meter, frozen so HA states can be compared to it."""
+    meter = SimulatedMeter(builtin_profiles()["wago_879_30xx"], unit_id=unit_id, seed=seed)
+    meter.freeze()
+    return meter
+
+
+async def async_add_gateway(
+    hass: HomeAssistant,
+    sim: ModbusSimulator,
+    *,
+    unit_id: int = 1,
+    name: str = "Heat pump meter",
+    profile: str = "wago_879_30xx",
+    framing: str = "tcp",
+) -> ConfigEntry:
+    """Run the real config flow to the end and return the created entry."""
+    result: Any = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "gateway"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"host": "127.0.0.1", "port": sim.port, "framing": framing, "timeout": 1},
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"unit_id": unit_id, "profile": profile, "name": name}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY, result
+    await hass.async_block_till_done()
+    entry: ConfigEntry = result["result"]
+    return entry

@@ -1,0 +1,97 @@
+"""Spike filter and monotonic counter, rule by rule."""
+
+from custom_components.energy_meters.meterlib.quality import (
+    CounterRule,
+    MonotonicCounter,
+    SpikeFilter,
+    SpikeRule,
+    Verdict,
+)
+
+POWER = SpikeRule(minimum=-50_000, maximum=50_000, absolute_step=500)
+
+
+def feed(spike_filter: SpikeFilter, values: list[float | None]) -> list[float | None]:
+    """What gets published for a sequence of readings."""
+    return [spike_filter.update(value)[0] for value in values]
+
+
+def test_single_glitch_never_appears() -> None:
+    """A lone zero among 2 kW readings (the old exporter's nemesis) is never shown."""
+    published = feed(SpikeFilter(POWER), [2000, 2010, 0, 2020, 2015])
+    assert published == [2000, 2010, 2010, 2020, 2015]
+
+
+def test_real_change_appears_one_poll_late() -> None:
+    """The compressor starts: 46 W to 2 kW shows on the second reading."""
+    published = feed(SpikeFilter(POWER), [46, 46, 2000, 2005, 2003])
+    assert published == [46, 46, 46, 2005, 2003]
+
+
+def test_real_drop_to_zero_appears_one_poll_late() -> None:
+    """A real switch-off is shown, one poll late."""
+    published = feed(SpikeFilter(POWER), [2000, 0, 0, 0])
+    assert published == [2000, 2000, 0, 0]
+
+
+def test_impossible_values_are_dropped() -> None:
+    """NaN-as-None, out-of-range and infinite values never publish."""
+    spike_filter = SpikeFilter(POWER)
+    published = feed(spike_filter, [1000, None, 4e9, float("inf"), 1010])
+    assert published == [1000, 1000, 1000, 1000, 1010]
+    assert spike_filter.dropped == 3
+
+
+def test_two_different_glitches_in_a_row_do_not_confirm_each_other() -> None:
+    """Pending readings must agree with each other to be accepted."""
+    spike_filter = SpikeFilter(POWER)
+    assert feed(spike_filter, [1000, 40000, 9000, 1000]) == [1000, 1000, 1000, 1000]
+    assert spike_filter.held_back == 2
+    assert spike_filter.update(1005) == (1005, Verdict.PUBLISHED)
+
+
+RULE = CounterRule(max_power_w=10_000)
+
+
+def test_counter_never_decreases_on_a_glitch() -> None:
+    """A zero and a small dip between good readings publish nothing lower."""
+    counter = MonotonicCounter(RULE)
+    readings = [(100.0, 0), (0.0, 10), (100.01, 20), (99.0, 30), (100.02, 40)]
+    published = [counter.update(raw, now)[0] for raw, now in readings]
+    assert published == [100.0, 100.0, 100.01, 100.01, 100.02]
+
+
+def test_counter_holds_an_impossible_rise() -> None:
+    """10 kW for 10 s is 0.03 kWh at most; a rise of 5000 kWh is held."""
+    counter = MonotonicCounter(RULE)
+    counter.update(100.0, 0)
+    assert counter.update(5100.0, 10) == (100.0, None)
+    assert counter.update(100.02, 20) == (100.02, None)
+
+
+def test_replaced_meter_continues_from_the_last_value() -> None:
+    """A new meter at 3 kWh: after three agreeing readings, publishing carries on."""
+    counter = MonotonicCounter(RULE)
+    counter.update(1500.0, 0)
+    counter.update(1500.01, 10)
+    assert counter.update(3.0, 20) == (1500.01, None)
+    assert counter.update(3.01, 30) == (1500.01, None)
+    published, event = counter.update(3.02, 40)
+    assert event is not None
+    assert event.previous_raw == 1500.01
+    assert event.new_raw == 3.0
+    assert published == 1500.01 + 0.02
+    assert counter.update(3.05, 50)[0] == 1500.01 + 0.05
+
+
+def test_state_survives_a_restart() -> None:
+    """Persisted state restores offset and last value, not re-learnt."""
+    counter = MonotonicCounter(RULE)
+    counter.update(10.0, 0)
+    counter.offset = 500.0
+    counter.published = 510.0
+    restored = MonotonicCounter.from_dict(RULE, counter.as_dict())
+    assert restored.update(10.5, 3600)[0] == 510.5
+    # A garbage first reading after restart is not taken as the new truth.
+    again = MonotonicCounter.from_dict(RULE, restored.as_dict())
+    assert again.update(0.0, 3700)[0] == 510.5
