@@ -99,7 +99,12 @@ async def test_happy_path_creates_gateway_with_meter(
     (subentry,) = entry.subentries.values()
     assert subentry.subentry_type == SUBENTRY_METER
     assert subentry.title == "Heat pump"
-    assert dict(subentry.data) == {"unit_id": 1, "profile": "wago_879_30xx"}
+    assert dict(subentry.data) == {
+        "unit_id": 1,
+        "profile": "wago_879_30xx",
+        "max_power_kw": 50.0,
+        "confirmations": 2,
+    }
     assert entry.state is ConfigEntryState.LOADED
     state = hass.states.get("sensor.heat_pump_power")
     assert state is not None
@@ -254,7 +259,13 @@ async def test_reconfigure_meter(hass: HomeAssistant, simulator: ModbusSimulator
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "reconfigure"
     result = await hass.config_entries.subentries.async_configure(
-        result["flow_id"], {"unit_id": 2, "profile": "wago_879_30xx", "name": "Moved"}
+        result["flow_id"],
+        {
+            "unit_id": 2,
+            "profile": "wago_879_30xx",
+            "name": "Moved",
+            "data_quality": {"max_power_kw": 11, "confirmations": 3},
+        },
     )
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
@@ -262,6 +273,10 @@ async def test_reconfigure_meter(hass: HomeAssistant, simulator: ModbusSimulator
     updated = entry.subentries[subentry.subentry_id]
     assert updated.title == "Moved"
     assert updated.data["unit_id"] == 2
+    assert updated.data["max_power_kw"] == 11.0
+    quality = entry.runtime_data.qualities[subentry.subentry_id]
+    assert quality.settings.max_power_w == 11000
+    assert quality.settings.confirmations == 3
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data.readers[subentry.subentry_id].unit_id == 2
 

@@ -24,6 +24,7 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
 from homeassistant.core import callback
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
@@ -36,11 +37,15 @@ from homeassistant.helpers.selector import (
 )
 
 from .const import (
+    CONF_CONFIRMATIONS,
     CONF_FRAMING,
+    CONF_MAX_POWER_KW,
     CONF_PROFILE,
     CONF_SCAN_INTERVAL,
     CONF_TIMEOUT,
     CONF_UNIT_ID,
+    DEFAULT_CONFIRMATIONS,
+    DEFAULT_MAX_POWER_KW,
     DEFAULT_METER_NAME,
     DEFAULT_PORT,
     DEFAULT_SCAN_INTERVAL,
@@ -48,6 +53,7 @@ from .const import (
     DOMAIN,
     MAX_SCAN_INTERVAL,
     MIN_SCAN_INTERVAL,
+    SECTION_DATA_QUALITY,
     SUBENTRY_METER,
 )
 from .coordinator import transport_for
@@ -113,6 +119,37 @@ def _meter_schema(profiles: Mapping[str, Profile]) -> vol.Schema:
                 SelectSelectorConfig(options=options, mode=SelectSelectorMode.DROPDOWN)
             ),
             vol.Required(CONF_NAME, default=DEFAULT_METER_NAME): TextSelector(),
+            vol.Required(SECTION_DATA_QUALITY, default={}): section(
+                vol.Schema(
+                    {
+                        vol.Required(
+                            CONF_MAX_POWER_KW, default=DEFAULT_MAX_POWER_KW
+                        ): vol.All(
+                            NumberSelector(
+                                NumberSelectorConfig(
+                                    min=0.1,
+                                    max=10000,
+                                    step=0.1,
+                                    unit_of_measurement="kW",
+                                    mode=NumberSelectorMode.BOX,
+                                )
+                            ),
+                            vol.Coerce(float),
+                        ),
+                        vol.Required(
+                            CONF_CONFIRMATIONS, default=DEFAULT_CONFIRMATIONS
+                        ): vol.All(
+                            NumberSelector(
+                                NumberSelectorConfig(
+                                    min=1, max=10, step=1, mode=NumberSelectorMode.BOX
+                                )
+                            ),
+                            vol.Coerce(int),
+                        ),
+                    }
+                ),
+                {"collapsed": True},
+            ),
         }
     )
 
@@ -181,9 +218,13 @@ def _placeholders(extra: Mapping[str, str]) -> dict[str, str]:
 
 
 def _meter_subentry_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """Flatten the meter form into subentry data (filter settings included)."""
+    quality = user_input.get(SECTION_DATA_QUALITY) or {}
     return {
         CONF_UNIT_ID: int(user_input[CONF_UNIT_ID]),
         CONF_PROFILE: str(user_input[CONF_PROFILE]),
+        CONF_MAX_POWER_KW: float(quality.get(CONF_MAX_POWER_KW, DEFAULT_MAX_POWER_KW)),
+        CONF_CONFIRMATIONS: int(quality.get(CONF_CONFIRMATIONS, DEFAULT_CONFIRMATIONS)),
     }
 
 
@@ -388,7 +429,15 @@ class MeterSubentryFlow(ConfigSubentryFlow):
                     data=_meter_subentry_data(user_input),
                     unique_id=_meter_unique_id(unit_id),
                 )
-        current = {**subentry.data, CONF_NAME: subentry.title}
+        current = {
+            CONF_UNIT_ID: subentry.data[CONF_UNIT_ID],
+            CONF_PROFILE: subentry.data[CONF_PROFILE],
+            CONF_NAME: subentry.title,
+            SECTION_DATA_QUALITY: {
+                CONF_MAX_POWER_KW: subentry.data.get(CONF_MAX_POWER_KW, DEFAULT_MAX_POWER_KW),
+                CONF_CONFIRMATIONS: subentry.data.get(CONF_CONFIRMATIONS, DEFAULT_CONFIRMATIONS),
+            },
+        }
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(

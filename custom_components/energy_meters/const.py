@@ -10,8 +10,11 @@ CONF_TIMEOUT: Final = "timeout"
 CONF_UNIT_ID: Final = "unit_id"
 CONF_PROFILE: Final = "profile"
 CONF_SCAN_INTERVAL: Final = "scan_interval"
+CONF_MAX_POWER_KW: Final = "max_power_kw"
+CONF_CONFIRMATIONS: Final = "confirmations"
 
 SUBENTRY_METER: Final = "meter"
+SECTION_DATA_QUALITY: Final = "data_quality"
 
 DEFAULT_PORT: Final = 502
 DEFAULT_TIMEOUT: Final = 3.0
@@ -23,6 +26,14 @@ DEFAULT_METER_NAME: Final = "Energy meter"
 # A meter is shown unavailable only after this many failed polls in a row:
 # one lost reply on a busy RS-485 bus is normal and must not blank a graph.
 FAILED_POLLS_BEFORE_UNAVAILABLE: Final = 3
+
+# A meter that stays silent is asked again after 1, 3, 7 … skipped polls, at
+# most this many: a dead meter must not cost its neighbours a timeout each poll.
+MAX_POLLS_TO_SKIP: Final = 6
+
+# Filter defaults: a 3 x 63 A house connection is about 43 kW; 50 kW leaves room.
+DEFAULT_MAX_POWER_KW: Final = 50.0
+DEFAULT_CONFIRMATIONS: Final = 2
 
 
 def scan_interval(seconds: float) -> timedelta:

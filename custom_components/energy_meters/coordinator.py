@@ -11,10 +11,11 @@ gateway answered on the very first poll, which turns into a setup retry.
 """
 
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import override
+from typing import Any, override
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.const import CONF_HOST, CONF_PORT
@@ -23,20 +24,28 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util import dt as dt_util
 
 from .const import (
+    CONF_CONFIRMATIONS,
     CONF_FRAMING,
+    CONF_MAX_POWER_KW,
     CONF_PROFILE,
     CONF_SCAN_INTERVAL,
     CONF_TIMEOUT,
     CONF_UNIT_ID,
+    DEFAULT_CONFIRMATIONS,
+    DEFAULT_MAX_POWER_KW,
     DEFAULT_SCAN_INTERVAL,
     DOMAIN,
     FAILED_POLLS_BEFORE_UNAVAILABLE,
+    MAX_POLLS_TO_SKIP,
     SUBENTRY_METER,
     scan_interval,
 )
-from .meterlib.model import Profile
+from .counter_store import CounterStore
+from .meterlib.filtering import MeterQuality, QualitySettings
+from .meterlib.model import Profile, Quantity
 from .meterlib.reader import MeterReader, MeterReading
-from .meterlib.transport import Framing, ModbusTransport, TransportError
+from .meterlib.transport import Framing, ModbusTransport, NoResponseError, TransportError
+from .repairs import async_report_counter_reset
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -48,10 +57,13 @@ class MeterStatus:
     """What the integration knows about one meter after the latest poll."""
 
     reading: MeterReading | None = None
+    published: Mapping[Quantity, float | None] = field(default_factory=dict)
     consecutive_failures: int = 0
     last_error: str | None = None
     last_success: datetime | None = None
-    failed_polls_total: int = field(default=0)
+    failed_polls_total: int = 0
+    held_back_total: int = 0
+    polls_to_skip: int = 0
 
     @property
     def available(self) -> bool:
@@ -64,6 +76,14 @@ class MeterStatus:
             self.reading is not None
             and self.consecutive_failures < FAILED_POLLS_BEFORE_UNAVAILABLE
         )
+
+
+def quality_settings(data: Mapping[str, Any]) -> QualitySettings:
+    """The filter settings of a meter subentry, with defaults for older entries."""
+    return QualitySettings(
+        max_power_w=float(data.get(CONF_MAX_POWER_KW, DEFAULT_MAX_POWER_KW)) * 1000,
+        confirmations=int(data.get(CONF_CONFIRMATIONS, DEFAULT_CONFIRMATIONS)),
+    )
 
 
 def transport_for(data: Mapping[str, object]) -> ModbusTransport:
@@ -88,7 +108,7 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
         profiles: Mapping[str, Profile],
         gateway_device_id: str,
     ) -> None:
-        """Build one reader per meter subentry whose profile is known."""
+        """Build one reader and one set of filters per meter whose profile is known."""
         seconds = entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)
         super().__init__(
             hass,
@@ -100,18 +120,31 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
         self.transport = transport_for(entry.data)
         self.gateway_device_id = gateway_device_id
         self.readers: dict[str, MeterReader] = {}
+        self.qualities: dict[str, MeterQuality] = {}
         self.missing_profiles: dict[str, str] = {}
         for subentry in meter_subentries(entry):
             profile_id = subentry.data[CONF_PROFILE]
             if profile_id not in profiles:
                 self.missing_profiles[subentry.subentry_id] = profile_id
                 continue
+            profile = profiles[profile_id]
             self.readers[subentry.subentry_id] = MeterReader(
-                self.transport, int(subentry.data[CONF_UNIT_ID]), profiles[profile_id]
+                self.transport, int(subentry.data[CONF_UNIT_ID]), profile
+            )
+            self.qualities[subentry.subentry_id] = MeterQuality(
+                quality_settings(subentry.data), profile.quantities
             )
         self.statuses: dict[str, MeterStatus] = {
             subentry_id: MeterStatus() for subentry_id in self.readers
         }
+        self.counter_store = CounterStore(hass, entry.entry_id)
+
+    @override
+    async def _async_setup(self) -> None:
+        """Continue the energy counters from where the last run left them."""
+        saved = await self.counter_store.async_load()
+        for subentry_id, quality in self.qualities.items():
+            quality.restore_counters(saved.get(subentry_id, {}))
 
     @override
     async def _async_update_data(self) -> dict[str, MeterStatus]:
@@ -120,6 +153,11 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
         errors: list[str] = []
         for subentry_id, reader in self.readers.items():
             status = self.statuses[subentry_id]
+            if status.polls_to_skip:
+                # Backed off: a silent meter must not cost its neighbours a
+                # timeout on every poll.
+                status.polls_to_skip -= 1
+                continue
             try:
                 reading = await reader.read()
             except TransportError as err:
@@ -136,26 +174,48 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
                 translation_key="gateway_silent",
                 translation_placeholders={"error": "; ".join(errors)},
             )
+        self.counter_store.async_schedule_save(self._counters_state)
         return dict(self.statuses)
+
+    def _counters_state(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Every meter's counter state, for the store."""
+        return {
+            subentry_id: quality.counters_state()
+            for subentry_id, quality in self.qualities.items()
+        }
 
     def _record_success(
         self, subentry_id: str, status: MeterStatus, reading: MeterReading
     ) -> None:
-        """Keep the reading; log once when a lost meter is back."""
+        """Filter and keep the reading; log once when a lost meter is back."""
         if status.consecutive_failures >= FAILED_POLLS_BEFORE_UNAVAILABLE:
             _LOGGER.info("%s: meter %s is answering again", self.name, subentry_id)
+        filtered = self.qualities[subentry_id].apply(reading.values, time.time())
         status.reading = reading
+        status.published = filtered.values
+        status.held_back_total += filtered.held_back
         status.consecutive_failures = 0
         status.last_error = None
         status.last_success = dt_util.utcnow()
+        for quantity, event in filtered.events.items():
+            async_report_counter_reset(
+                self.hass, self.config_entry, subentry_id, quantity, event
+            )
 
     def _record_failure(
         self, subentry_id: str, status: MeterStatus, err: TransportError
     ) -> None:
-        """Count the failure; log once, when the meter turns unavailable."""
+        """Count the failure, back the meter off, log once when it turns unavailable."""
         status.consecutive_failures += 1
         status.failed_polls_total += 1
         status.last_error = str(err)
+        if isinstance(err, NoResponseError):
+            # Only a meter that is silent while the gateway answers is backed
+            # off: when the gateway itself is gone, every meter is retried on
+            # each poll so all recover as soon as it returns.
+            status.polls_to_skip = min(
+                2 ** (status.consecutive_failures - 1) - 1, MAX_POLLS_TO_SKIP
+            )
         if status.consecutive_failures == FAILED_POLLS_BEFORE_UNAVAILABLE:
             _LOGGER.warning(
                 "%s: meter %s did not answer %d polls in a row: %s",
@@ -166,8 +226,9 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
             )
 
     async def async_shutdown(self) -> None:
-        """Stop polling and close the gateway connection."""
+        """Stop polling, keep the counters and close the gateway connection."""
         await super().async_shutdown()
+        await self.counter_store.async_save(self._counters_state())
         await self.transport.close()
 
 

@@ -4,7 +4,9 @@ A meter gets the sensors for the quantities its profile maps, and nothing
 else, so adding a meter model never means adding entity code.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -21,12 +23,19 @@ from homeassistant.const import (
     UnitOfFrequency,
     UnitOfPower,
     UnitOfReactiveEnergy,
+    EntityCategory,
     UnitOfReactivePower,
+    UnitOfTime,
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import EnergyMetersConfigEntry, GatewayCoordinator, meter_subentries
+from .coordinator import (
+    EnergyMetersConfigEntry,
+    GatewayCoordinator,
+    MeterStatus,
+    meter_subentries,
+)
 from .entity import MeterEntity
 from .meterlib.model import Quantity
 
@@ -207,14 +216,16 @@ async def async_setup_entry(
         if reader is None:
             continue
         profile = reader.profile
-        async_add_entities(
-            (
-                MeterSensor(coordinator, subentry, description)
-                for description in DESCRIPTIONS
-                if description.quantity in profile.quantities
-            ),
-            config_subentry_id=subentry.subentry_id,
-        )
+        entities: list[SensorEntity] = [
+            MeterSensor(coordinator, subentry, description)
+            for description in DESCRIPTIONS
+            if description.quantity in profile.quantities
+        ]
+        entities += [
+            MeterHealthSensor(coordinator, subentry, description)
+            for description in HEALTH_DESCRIPTIONS
+        ]
+        async_add_entities(entities, config_subentry_id=subentry.subentry_id)
 
 
 class MeterSensor(MeterEntity, SensorEntity):
@@ -235,11 +246,87 @@ class MeterSensor(MeterEntity, SensorEntity):
 
     @property
     def native_value(self) -> float | None:
-        """The latest reading, rounded; None when the meter marks it unavailable."""
-        reading = self.status.reading
-        if reading is None:
-            return None
-        value = reading.values.get(self.entity_description.quantity)
+        """The latest filtered value, rounded; None until one is trustworthy.
+
+        The value comes from the meter's filters, never straight off the bus:
+        spikes are held back and energy counters never go backwards.
+        """
+        value = self.status.published.get(self.entity_description.quantity)
         if value is None:
             return None
         return round(value, self.entity_description.digits)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MeterHealthDescription(SensorEntityDescription):
+    """Describes a diagnostic sensor about how a meter is being read."""
+
+    value_fn: Callable[[MeterStatus], datetime | float | int | None]
+
+
+HEALTH_DESCRIPTIONS: tuple[MeterHealthDescription, ...] = (
+    MeterHealthDescription(
+        key="last_successful_read",
+        translation_key="last_successful_read",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda status: status.last_success,
+    ),
+    MeterHealthDescription(
+        key="read_duration",
+        translation_key="read_duration",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.MILLISECONDS,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda status: (
+            round(status.reading.duration_s * 1000, 1) if status.reading else None
+        ),
+    ),
+    MeterHealthDescription(
+        key="failed_polls",
+        translation_key="failed_polls",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda status: status.failed_polls_total,
+    ),
+    MeterHealthDescription(
+        key="held_back_readings",
+        translation_key="held_back_readings",
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda status: status.held_back_total,
+    ),
+)
+
+
+class MeterHealthSensor(MeterEntity, SensorEntity):
+    """How reading one meter is going: for troubleshooting, off by default."""
+
+    entity_description: MeterHealthDescription
+
+    def __init__(
+        self,
+        coordinator: GatewayCoordinator,
+        subentry: ConfigSubentry,
+        description: MeterHealthDescription,
+    ) -> None:
+        """Attach to the meter's device."""
+        profile = coordinator.readers[subentry.subentry_id].profile
+        super().__init__(coordinator, subentry, profile, description.key)
+        self.entity_description = description
+
+    @property
+    def available(self) -> bool:
+        """Health is worth showing precisely when the meter is not answering."""
+        return True
+
+    @property
+    def native_value(self) -> datetime | float | int | None:
+        """The figure from the meter's status."""
+        return self.entity_description.value_fn(self.status)
