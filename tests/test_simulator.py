@@ -29,13 +29,13 @@ pytestmark = pytest.mark.usefixtures("socket_enabled")
 
 @asynccontextmanager
 async def _client(
-    sim: ModbusSimulator, timeout: float = 2.0
+    sim: ModbusSimulator, reply_timeout: float = 2.0
 ) -> AsyncIterator[AsyncModbusTcpClient]:
     client = AsyncModbusTcpClient(
         "127.0.0.1",
         port=sim.port,
         framer=FRAMERS[sim.framing],
-        timeout=timeout,
+        timeout=reply_timeout,
         retries=0,
     )
     assert await client.connect()
@@ -130,7 +130,9 @@ async def test_two_units_answer_independently() -> None:
 async def test_unused_registers_inside_a_block_read_as_zero() -> None:
     """The planner's gap-merged reads succeed; a strict meter refuses them."""
     lenient = _meter(1, seed=1)
-    strict = SimulatedMeter(WAGO, 2, Household(seed=2, clock=ManualClock()), fill_gaps=False)
+    strict = SimulatedMeter(
+        WAGO, 2, Household(seed=2, clock=ManualClock()), fill_gaps=False
+    )
     async with ModbusSimulator([lenient, strict]) as sim, _client(sim) as client:
         gap = await client.read_holding_registers(0x6002, count=10, device_id=1)
         assert gap.registers == [0] * 10
@@ -150,9 +152,13 @@ async def test_refused_addresses_answer_exception_2() -> None:
         assert response.isError()
         assert response.exception_code == ILLEGAL_ADDRESS
         assert meter.requests[-1] == ReadRecord(3, 0x6000, 62, refused=True)
-        assert not (await client.read_holding_registers(0x5000, count=56, device_id=1)).isError()
+        assert not (
+            await client.read_holding_registers(0x5000, count=56, device_id=1)
+        ).isError()
         meter.clear_refusals()
-        assert not (await client.read_holding_registers(0x6000, count=62, device_id=1)).isError()
+        assert not (
+            await client.read_holding_registers(0x6000, count=62, device_id=1)
+        ).isError()
 
 
 async def test_addresses_outside_the_map_and_writes_are_refused() -> None:
@@ -171,10 +177,15 @@ async def test_addresses_outside_the_map_and_writes_are_refused() -> None:
 
 async def test_unknown_unit_gets_no_answer() -> None:
     """Nobody on the bus has unit 9: the client times out, unit 1 still answers."""
-    async with ModbusSimulator([_meter(1, seed=1)]) as sim, _client(sim, timeout=0.3) as client:
+    async with (
+        ModbusSimulator([_meter(1, seed=1)]) as sim,
+        _client(sim, reply_timeout=0.3) as client,
+    ):
         with pytest.raises(ModbusIOException):
             await client.read_holding_registers(0x5000, count=2, device_id=9)
-        assert not (await client.read_holding_registers(0x5000, count=2, device_id=1)).isError()
+        assert not (
+            await client.read_holding_registers(0x5000, count=2, device_id=1)
+        ).isError()
 
 
 async def test_unknown_unit_can_get_a_gateway_exception() -> None:
@@ -197,7 +208,9 @@ async def test_port_zero_picks_a_free_port_and_stop_frees_it() -> None:
     await second.start()
     assert second.port not in {0, port}
     async with _client(first) as client:
-        assert not (await client.read_holding_registers(0x5000, count=2, device_id=1)).isError()
+        assert not (
+            await client.read_holding_registers(0x5000, count=2, device_id=1)
+        ).isError()
         await first.stop()  # with a client still connected
         assert not first.running
     await first.stop()  # twice is fine
@@ -215,7 +228,9 @@ async def test_restart_on_the_same_port() -> None:
     again = ModbusSimulator([_meter(1, seed=1)], port=port)
     async with again, _client(again) as client:
         assert again.port == port
-        assert not (await client.read_holding_registers(0x5000, count=2, device_id=1)).isError()
+        assert not (
+            await client.read_holding_registers(0x5000, count=2, device_id=1)
+        ).isError()
 
 
 async def test_port_in_use_is_an_os_error() -> None:

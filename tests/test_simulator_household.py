@@ -102,9 +102,14 @@ def test_energy_is_the_integral_of_power() -> None:
         now = household.values()
         for quantity in integral:
             integral[quantity] += step * (previous[quantity] + now[quantity]) / 2
-        reactive += step * (
-            previous[Quantity.REACTIVE_POWER_TOTAL] + now[Quantity.REACTIVE_POWER_TOTAL]
-        ) / 2
+        reactive += (
+            step
+            * (
+                previous[Quantity.REACTIVE_POWER_TOTAL]
+                + now[Quantity.REACTIVE_POWER_TOTAL]
+            )
+            / 2
+        )
         previous = now
     end = previous
     pairs = (
@@ -117,7 +122,9 @@ def test_energy_is_the_integral_of_power() -> None:
         assert grown_kwh == pytest.approx(integral[power] / 3.6e6, rel=1e-3)
     total_kwh = sum(integral.values()) / 3.6e6
     assert total_kwh > 1.0  # it really was busy
-    grown_total = end[Quantity.ENERGY_IMPORT_TOTAL] - start[Quantity.ENERGY_IMPORT_TOTAL]
+    grown_total = (
+        end[Quantity.ENERGY_IMPORT_TOTAL] - start[Quantity.ENERGY_IMPORT_TOTAL]
+    )
     assert grown_total == pytest.approx(total_kwh, rel=1e-3)
     grown_reactive = (
         end[Quantity.REACTIVE_ENERGY_IMPORT] - start[Quantity.REACTIVE_ENERGY_IMPORT]
@@ -142,7 +149,9 @@ def test_counters_never_decrease_over_a_day() -> None:
 def test_a_day_of_plausible_readings(seed: int) -> None:
     """Grid and load stay in the ranges a real service connection shows."""
     household, clock = _household(seed=seed)
-    seen: dict[LoadState, list[dict[Quantity, float]]] = {state: [] for state in LoadState}
+    seen: dict[LoadState, list[dict[Quantity, float]]] = {
+        state: [] for state in LoadState
+    }
     for state, values in _walk(household, clock, DAY_S, 7):
         seen[state].append(values)
         assert 49.85 <= values[Quantity.FREQUENCY] <= 50.15
@@ -157,7 +166,9 @@ def test_a_day_of_plausible_readings(seed: int) -> None:
         return ordered[len(ordered) // 2]
 
     assert median(LoadState.STANDBY, Quantity.POWER_TOTAL) == pytest.approx(6, abs=0.5)
-    assert median(LoadState.CIRCULATION, Quantity.POWER_TOTAL) == pytest.approx(46, abs=3)
+    assert median(LoadState.CIRCULATION, Quantity.POWER_TOTAL) == pytest.approx(
+        46, abs=3
+    )
     assert 1000 <= median(LoadState.COMPRESSOR, Quantity.POWER_TOTAL) <= 2500
     assert 800 <= median(LoadState.DEFROST, Quantity.POWER_TOTAL) <= 1100
     assert 0.85 <= median(LoadState.COMPRESSOR, Quantity.POWER_FACTOR) <= 0.99
@@ -193,7 +204,9 @@ def test_quantities_are_consistent_with_each_other() -> None:
             Quantity.POWER_FACTOR_L2,
             Quantity.POWER_FACTOR_L3,
         )
-        for (p, q, s), i, v, pf in zip(PHASES, currents, voltages, factors, strict=True):
+        for (p, q, s), i, v, pf in zip(
+            PHASES, currents, voltages, factors, strict=True
+        ):
             assert values[s] == pytest.approx(math.hypot(values[p], values[q]))
             assert values[pf] == pytest.approx(values[p] / values[s])
             assert values[i] == pytest.approx(values[p] / (values[v] * values[pf]))
@@ -224,7 +237,7 @@ def test_every_quantity_is_modelled() -> None:
 
 
 def test_time_only_moves_forward() -> None:
-    """advance and at step time forward; going back is refused."""
+    """Time steps forward with advance() and at(); going back is refused."""
     household, clock = _household()
     clock.advance(100)
     household.advance(50)

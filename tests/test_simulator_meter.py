@@ -93,7 +93,9 @@ def test_pinned_values_win_until_cleared() -> None:
     meter.set_value(Quantity.POWER_TOTAL, 2345.5)
     assert meter.current_values()[Quantity.POWER_TOTAL] == 2345.5
     # The WAGO sends kW as float32: 2.3455 kW is the nearest float32, not exact.
-    assert meter.served_values()[Quantity.POWER_TOTAL] == pytest.approx(2345.5, abs=1e-3)
+    assert meter.served_values()[Quantity.POWER_TOTAL] == pytest.approx(
+        2345.5, abs=1e-3
+    )
     meter.set_value(Quantity.FREQUENCY, math.nan)
     assert Quantity.FREQUENCY not in meter.served_values()  # "not available"
     meter.clear_overrides()

@@ -11,7 +11,6 @@ gateway answered on the very first poll, which turns into a setup retry.
 """
 
 import logging
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -46,6 +45,7 @@ from .meterlib.model import Profile, Quantity
 from .meterlib.reader import MeterReader, MeterReading
 from .meterlib.transport import Framing, ModbusTransport, NoResponseError, TransportError
 from .repairs import async_report_counter_reset
+from .serial_gateway import is_serial, serial_transport_for
 
 _LOGGER = logging.getLogger(__package__)
 
@@ -88,6 +88,8 @@ def quality_settings(data: Mapping[str, Any]) -> QualitySettings:
 
 def transport_for(data: Mapping[str, object]) -> ModbusTransport:
     """A transport for a gateway entry's data (also used by the config flow)."""
+    if is_serial(data):
+        return serial_transport_for(data)
     return ModbusTransport(
         host=str(data[CONF_HOST]),
         port=int(str(data[CONF_PORT])),
@@ -190,7 +192,9 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
         """Filter and keep the reading; log once when a lost meter is back."""
         if status.consecutive_failures >= FAILED_POLLS_BEFORE_UNAVAILABLE:
             _LOGGER.info("%s: meter %s is answering again", self.name, subentry_id)
-        filtered = self.qualities[subentry_id].apply(reading.values, time.time())
+        filtered = self.qualities[subentry_id].apply(
+            reading.values, dt_util.utcnow().timestamp()
+        )
         status.reading = reading
         status.published = filtered.values
         status.held_back_total += filtered.held_back
