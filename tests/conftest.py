@@ -4,8 +4,9 @@ Our package is imported first: Home Assistant's test harness mounts its own
 `custom_components` package, and whichever is imported first wins.
 """
 
-import custom_components.energy_meters  # noqa: F401  (must come first)
-from collections.abc import AsyncGenerator, Generator
+import custom_components.energy_meters  # noqa: F401, I001  (must come first)
+
+from collections.abc import AsyncGenerator
 
 import pytest
 
@@ -15,17 +16,16 @@ from .helpers import wago_meter
 
 
 @pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(
-    enable_custom_integrations: None,
-) -> Generator[None]:
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load the integration from custom_components."""
-    yield
 
 
 @pytest.fixture
 async def simulator(socket_enabled: None) -> AsyncGenerator[ModbusSimulator]:
     """A Modbus TCP server on 127.0.0.1 with WAGO meters on unit ids 1 and 2."""
-    sim = ModbusSimulator([wago_meter(1, seed=1), wago_meter(2, seed=2)], host="127.0.0.1", port=0)
+    sim = ModbusSimulator(
+        [wago_meter(1, seed=1), wago_meter(2, seed=2)], host="127.0.0.1", port=0
+    )
     await sim.start()
     yield sim
     await sim.stop()

@@ -22,7 +22,9 @@ def free_port() -> int:
 
 def wago_meter(unit_id: int = 1, seed: int = 1) -> SimulatedMeter:
     """A simulated WAGO meter, frozen so HA states can be compared to it."""
-    meter = SimulatedMeter(builtin_profiles()["wago_879_30xx"], unit_id=unit_id, seed=seed)
+    meter = SimulatedMeter(
+        builtin_profiles()["wago_879_30xx"], unit_id=unit_id, seed=seed
+    )
     meter.freeze()
     return meter
 
@@ -37,7 +39,9 @@ async def async_add_gateway(
     framing: str = "tcp",
 ) -> ConfigEntry:
     """Run the real config flow to the end and return the created entry."""
-    result: Any = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
+    result: Any = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": "user"}
+    )
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"next_step_id": "gateway"}
     )

@@ -3,13 +3,16 @@
 from pathlib import Path
 from typing import Any
 
-from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER, ConfigEntryState
+from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
+    SOURCE_USER,
+    ConfigEntryState,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-
-from custom_components.energy_meters.const import DOMAIN, SUBENTRY_METER
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.energy_meters.const import DOMAIN, SUBENTRY_METER
 from simulator.server import ModbusSimulator
 
 from .helpers import async_add_gateway, free_port
@@ -45,18 +48,18 @@ async def _gateway_form(hass: HomeAssistant) -> Any:
         DOMAIN, context={"source": SOURCE_USER}
     )
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["gateway"]
+    assert result["menu_options"][:2] == ["gateway", "serial"]
     return await hass.config_entries.flow.async_configure(
         result["flow_id"], {"next_step_id": "gateway"}
     )
 
 
-async def _meter_form(hass: HomeAssistant, port: int, timeout: float = 1) -> Any:
+async def _meter_form(hass: HomeAssistant, port: int, reply_wait: float = 1) -> Any:
     """Fill the gateway step; return the meter form."""
     result = await _gateway_form(hass)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
-        {"host": "127.0.0.1", "port": port, "framing": "tcp", "timeout": timeout},
+        {"host": "127.0.0.1", "port": port, "framing": "tcp", "timeout": reply_wait},
     )
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "meter"
@@ -82,7 +85,8 @@ async def test_happy_path_creates_gateway_with_meter(
     """Gateway, then meter: one entry, the meter as its subentry, values live."""
     result = await _meter_form(hass, simulator.port)
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"unit_id": 1, "profile": "wago_879_30xx", "name": "Heat pump"}
+        result["flow_id"],
+        {"unit_id": 1, "profile": "wago_879_30xx", "name": "Heat pump"},
     )
     await hass.async_block_till_done()
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -111,7 +115,9 @@ async def test_happy_path_creates_gateway_with_meter(
     assert float(state.state) > 0
 
 
-async def test_host_is_normalised(hass: HomeAssistant, simulator: ModbusSimulator) -> None:
+async def test_host_is_normalised(
+    hass: HomeAssistant, simulator: ModbusSimulator
+) -> None:
     """Spaces and upper case in the host do not make a second gateway."""
     result = await _gateway_form(hass)
     result = await hass.config_entries.flow.async_configure(
@@ -141,7 +147,7 @@ async def test_no_response_from_unit_id(
     hass: HomeAssistant, simulator: ModbusSimulator
 ) -> None:
     """Unit 9 is not on the bus: the error sits on the unit id field."""
-    result = await _meter_form(hass, simulator.port, timeout=0.5)
+    result = await _meter_form(hass, simulator.port, reply_wait=0.5)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"unit_id": 9, "profile": "wago_879_30xx", "name": "Nobody"}
     )
@@ -149,7 +155,8 @@ async def test_no_response_from_unit_id(
     assert result["errors"] == {"unit_id": "no_response"}
     # The user can correct the unit id in the same dialog.
     result = await hass.config_entries.flow.async_configure(
-        result["flow_id"], {"unit_id": 1, "profile": "wago_879_30xx", "name": "Somebody"}
+        result["flow_id"],
+        {"unit_id": 1, "profile": "wago_879_30xx", "name": "Somebody"},
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
@@ -199,8 +206,10 @@ async def test_same_gateway_twice_is_aborted(
     assert result["reason"] == "already_configured"
 
 
-async def test_add_meter_subentry(hass: HomeAssistant, simulator: ModbusSimulator) -> None:
-    """"Add meter" puts a second meter on the same gateway, with its own device."""
+async def test_add_meter_subentry(
+    hass: HomeAssistant, simulator: ModbusSimulator
+) -> None:
+    """ "Add meter" puts a second meter on the same gateway, with its own device."""
     entry = await async_add_gateway(hass, simulator)
     result: Any = await hass.config_entries.subentries.async_init(
         (entry.entry_id, SUBENTRY_METER), context={"source": SOURCE_USER}
@@ -248,7 +257,9 @@ async def test_add_meter_errors_when_unit_silent(
     assert len(entry.subentries) == 1
 
 
-async def test_reconfigure_meter(hass: HomeAssistant, simulator: ModbusSimulator) -> None:
+async def test_reconfigure_meter(
+    hass: HomeAssistant, simulator: ModbusSimulator
+) -> None:
     """A meter moves to unit 2 and is renamed; the entry reloads with it."""
     entry = await async_add_gateway(hass, simulator)
     (subentry,) = entry.subentries.values()
@@ -305,7 +316,9 @@ async def test_reconfigure_meter_onto_taken_unit(
     assert result["reason"] == "already_configured"
 
 
-async def test_reconfigure_gateway(hass: HomeAssistant, simulator: ModbusSimulator) -> None:
+async def test_reconfigure_gateway(
+    hass: HomeAssistant, simulator: ModbusSimulator
+) -> None:
     """The gateway's timeout changes; the meter and its entities stay."""
     entry = await async_add_gateway(hass, simulator)
     result: Any = await _reconfigure(hass, entry.entry_id)
@@ -356,7 +369,9 @@ async def test_reconfigure_gateway_onto_another_entry(
     assert result["reason"] == "already_configured"
 
 
-async def test_options_poll_interval(hass: HomeAssistant, simulator: ModbusSimulator) -> None:
+async def test_options_poll_interval(
+    hass: HomeAssistant, simulator: ModbusSimulator
+) -> None:
     """The poll interval is an option; the coordinator follows it after reload."""
     entry = await async_add_gateway(hass, simulator)
     result: Any = await hass.config_entries.options.async_init(entry.entry_id)

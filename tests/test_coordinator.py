@@ -2,10 +2,10 @@
 
 import logging
 
-import pytest
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.energy_meters.const import DOMAIN, SUBENTRY_METER
@@ -34,7 +34,9 @@ def _entry(port: int, meters: list[tuple[int, str, str]]) -> MockConfigEntry:
     )
 
 
-async def test_gateway_down_at_start_retries(hass: HomeAssistant, socket_enabled: None) -> None:
+async def test_gateway_down_at_start_retries(
+    hass: HomeAssistant, socket_enabled: None
+) -> None:
     """Nothing answers: setup is retried later instead of creating dead entities."""
     entry = _entry(free_port(), [(1, "wago_879_30xx", "Meter")])
     entry.add_to_hass(hass)
@@ -85,7 +87,9 @@ async def test_silent_meter_does_not_blank_its_neighbour(
     hass: HomeAssistant, simulator: ModbusSimulator
 ) -> None:
     """Unit 9 never answers; unit 1 behind the same gateway keeps updating."""
-    entry = _entry(simulator.port, [(1, "wago_879_30xx", "Alive"), (9, "wago_879_30xx", "Ghost")])
+    entry = _entry(
+        simulator.port, [(1, "wago_879_30xx", "Alive"), (9, "wago_879_30xx", "Ghost")]
+    )
     entry.add_to_hass(hass)
     await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
@@ -104,7 +108,9 @@ async def test_unknown_profile_skips_only_that_meter(
     hass: HomeAssistant, simulator: ModbusSimulator
 ) -> None:
     """A meter whose profile file was removed gets no entities; the rest work."""
-    entry = _entry(simulator.port, [(1, "wago_879_30xx", "Known"), (2, "deleted_profile", "Lost")])
+    entry = _entry(
+        simulator.port, [(1, "wago_879_30xx", "Known"), (2, "deleted_profile", "Lost")]
+    )
     entry.add_to_hass(hass)
     await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
@@ -112,7 +118,9 @@ async def test_unknown_profile_skips_only_that_meter(
     assert hass.states.get("sensor.known_power") is not None
     assert hass.states.get("sensor.lost_power") is None
     assert entry.runtime_data.missing_profiles == {
-        next(s.subentry_id for s in entry.subentries.values() if s.title == "Lost"): "deleted_profile"
+        next(
+            s.subentry_id for s in entry.subentries.values() if s.title == "Lost"
+        ): "deleted_profile"
     }
 
 

@@ -3,10 +3,11 @@
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-import pytest
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.setup import async_setup_component
+import pytest
 
 from custom_components.energy_meters.const import DOMAIN
 from custom_components.energy_meters.meterlib.model import Quantity
@@ -26,7 +27,9 @@ def value(hass: HomeAssistant, entity_id: str) -> float:
     return float(state.state)
 
 
-async def poll(hass: HomeAssistant, entry: ConfigEntry, freezer: FrozenDateTimeFactory) -> None:
+async def poll(
+    hass: HomeAssistant, entry: ConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
     """One poll of the gateway, 10 s after the last, with the state machine settled."""
     freezer.tick(10)
     await entry.runtime_data.async_refresh()
@@ -41,7 +44,9 @@ async def entry(hass: HomeAssistant, simulator: ModbusSimulator) -> ConfigEntry:
 
 @pytest.mark.parametrize("glitch", [0.0, 40_000.0, -45_000.0, float("nan"), 1e12])
 async def test_single_power_glitch_never_shows(
-    hass: HomeAssistant, simulator: ModbusSimulator, entry: ConfigEntry,
+    hass: HomeAssistant,
+    simulator: ModbusSimulator,
+    entry: ConfigEntry,
     glitch: float,
     freezer: FrozenDateTimeFactory,
 ) -> None:
@@ -125,8 +130,6 @@ async def test_counter_reset_repair_is_confirmed(
     freezer: FrozenDateTimeFactory,
 ) -> None:
     """The repair's confirm step removes the issue."""
-    from homeassistant.setup import async_setup_component
-
     assert await async_setup_component(hass, "repairs", {})
     for raw in (1.0, 1.0, 1.0):
         simulator.meters[0].set_value(Quantity.ENERGY_IMPORT_TOTAL, raw)

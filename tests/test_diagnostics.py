@@ -23,7 +23,10 @@ async def test_diagnostics_redact_the_host(
     assert "127.0.0.1" not in str(diagnostics)
     (meter,) = diagnostics["meters"].values()
     assert meter["profile"] == "wago_879_30xx"
-    assert [(p["address"], p["count"]) for p in meter["plan"]] == [(0x5000, 56), (0x6000, 62)]
+    assert [(p["address"], p["count"]) for p in meter["plan"]] == [
+        (0x5000, 56),
+        (0x6000, 62),
+    ]
     assert meter["available"] is True
     assert len(meter["reading"]["raw_registers"]["fc3@20480"]) == 56
     assert meter["reading"]["values"]["frequency"] > 45

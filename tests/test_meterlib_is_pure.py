@@ -3,7 +3,9 @@
 import ast
 from pathlib import Path
 
-LIBRARY = Path(__file__).parent.parent / "custom_components" / "energy_meters" / "meterlib"
+LIBRARY = (
+    Path(__file__).parent.parent / "custom_components" / "energy_meters" / "meterlib"
+)
 
 
 def test_no_home_assistant_imports() -> None:
@@ -20,6 +22,8 @@ def test_no_home_assistant_imports() -> None:
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 names = [node.module]
             offenders += [
-                f"{module.name}: {name}" for name in names if name.split(".")[0] == "homeassistant"
+                f"{module.name}: {name}"
+                for name in names
+                if name.split(".")[0] == "homeassistant"
             ]
     assert offenders == []

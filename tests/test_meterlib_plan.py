@@ -16,7 +16,9 @@ from custom_components.energy_meters.meterlib.profiles import builtin_profiles
 QUANTITIES = list(Quantity)
 
 
-def float_at(index: int, address: int, function: FunctionCode = FunctionCode.HOLDING) -> RegisterSpec:
+def float_at(
+    index: int, address: int, function: FunctionCode = FunctionCode.HOLDING
+) -> RegisterSpec:
     """A float32 spec for the index-th quantity at an address."""
     return RegisterSpec(
         quantity=QUANTITIES[index],
@@ -77,7 +79,10 @@ def test_function_codes_are_never_mixed() -> None:
     """Holding and input registers need separate requests."""
     specs = [float_at(0, 0, FunctionCode.HOLDING), float_at(1, 2, FunctionCode.INPUT)]
     plan = plan_reads(specs)
-    assert sorted(r.function for r in plan) == [FunctionCode.HOLDING, FunctionCode.INPUT]
+    assert sorted(r.function for r in plan) == [
+        FunctionCode.HOLDING,
+        FunctionCode.INPUT,
+    ]
 
 
 def test_value_larger_than_ceiling_is_refused() -> None:

@@ -1,10 +1,9 @@
 """Entity states compared with what the simulator serves."""
 
-import pytest
 from homeassistant.const import ATTR_DEVICE_CLASS, ATTR_UNIT_OF_MEASUREMENT
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+import pytest
 
 from custom_components.energy_meters.const import DOMAIN
 from custom_components.energy_meters.meterlib.model import Quantity
@@ -24,21 +23,30 @@ async def test_states_match_served_values(
     checked = 0
     for description in DESCRIPTIONS:
         entity_id = registry.async_get_entity_id(
-            "sensor", DOMAIN, f"{entry.entry_id}_{next(iter(entry.subentries))}_{description.key}"
+            "sensor",
+            DOMAIN,
+            f"{entry.entry_id}_{next(iter(entry.subentries))}_{description.key}",
         )
         assert entity_id is not None, description.key
         if not description.entity_registry_enabled_default:
-            assert registry.async_get(entity_id).disabled_by is er.RegistryEntryDisabler.INTEGRATION  # type: ignore[union-attr]
+            assert (
+                registry.async_get(entity_id).disabled_by
+                is er.RegistryEntryDisabler.INTEGRATION
+            )  # type: ignore[union-attr]
             continue
         state = hass.states.get(entity_id)
         assert state is not None
         expected = served[description.quantity]
-        assert float(state.state) == round(expected, description.digits), description.key
+        assert float(state.state) == round(expected, description.digits), (
+            description.key
+        )
         checked += 1
     assert checked == 17  # the WAGO map's default-enabled quantities
 
 
-async def test_units_and_classes(hass: HomeAssistant, simulator: ModbusSimulator) -> None:
+async def test_units_and_classes(
+    hass: HomeAssistant, simulator: ModbusSimulator
+) -> None:
     """Power in W (the WAGO sends kW), energy in kWh ready for the Energy dashboard."""
     await async_add_gateway(hass, simulator, name="Heat pump")
     power = hass.states.get("sensor.heat_pump_power")
@@ -83,7 +91,9 @@ async def test_devices_hang_below_the_gateway(
     """One device per meter, connected via the gateway's device."""
     entry = await async_add_gateway(hass, simulator, name="Heat pump")
     devices = dr.async_get(hass)
-    gateway = devices.async_get_device_by_identifier((DOMAIN, entry.entry_id), entry.entry_id)
+    gateway = devices.async_get_device_by_identifier(
+        (DOMAIN, entry.entry_id), entry.entry_id
+    )
     assert gateway is not None
     (subentry_id,) = entry.subentries
     meter = devices.async_get_device_by_identifier(

@@ -39,3 +39,23 @@ DEFAULT_CONFIRMATIONS: Final = 2
 def scan_interval(seconds: float) -> timedelta:
     """The coordinator's update interval for a configured number of seconds."""
     return timedelta(seconds=seconds)
+
+
+# --- companion services (heat-pump controller, thermostat) -----------------------
+# Gateway entries have no kind in their data (they came first); the companion
+# services' entries say what they are, and setup, platforms, flows and
+# diagnostics dispatch on it.
+CONF_KIND: Final = "kind"
+KIND_GATEWAY: Final = "gateway"
+KIND_HEAT_PUMP: Final = "heat_pump"
+KIND_THERMOSTAT: Final = "thermostat"
+
+# Heat-pump options: the meter power sensor in front of the heat pump (for COP).
+CONF_POWER_ENTITY: Final = "power_entity"
+
+# The heat-pump service polls the pump itself; polling it faster than every
+# 15 s only re-reads its cache.
+DEFAULT_COMPANION_SCAN_INTERVAL: Final = 15
+MIN_COMPANION_SCAN_INTERVAL: Final = 5
+# A request to a companion service that takes longer than this has failed.
+COMPANION_REQUEST_TIMEOUT: Final = 10.0

@@ -10,10 +10,10 @@ neighbours are read as usual. The whole refresh fails only when nothing on the
 gateway answered on the very first poll, which turns into a setup retry.
 """
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+import logging
 from typing import Any, override
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
@@ -43,7 +43,12 @@ from .counter_store import CounterStore
 from .meterlib.filtering import MeterQuality, QualitySettings
 from .meterlib.model import Profile, Quantity
 from .meterlib.reader import MeterReader, MeterReading
-from .meterlib.transport import Framing, ModbusTransport, NoResponseError, TransportError
+from .meterlib.transport import (
+    Framing,
+    ModbusTransport,
+    NoResponseError,
+    TransportError,
+)
 from .repairs import async_report_counter_reset
 from .serial_gateway import is_serial, serial_transport_for
 

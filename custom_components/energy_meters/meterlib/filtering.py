@@ -39,22 +39,32 @@ class QualitySettings:
         value = quantity.value
         if value.startswith(_POWER_PREFIXES):
             limit = self.max_power_w
-            return SpikeRule(-limit, limit, absolute_step=max(500.0, limit / 100), confirmations=n)
+            return SpikeRule(
+                -limit, limit, absolute_step=max(500.0, limit / 100), confirmations=n
+            )
         if value.startswith("voltage"):
-            return SpikeRule(0.0, 500.0, absolute_step=30.0, relative_step=0.1, confirmations=n)
+            return SpikeRule(
+                0.0, 500.0, absolute_step=30.0, relative_step=0.1, confirmations=n
+            )
         if value.startswith("current"):
             limit = self.max_power_w / NOMINAL_VOLTAGE
             return SpikeRule(-limit, limit, absolute_step=3.0, confirmations=n)
         if value == "frequency":
-            return SpikeRule(45.0, 65.0, absolute_step=0.5, relative_step=0.0, confirmations=n)
+            return SpikeRule(
+                45.0, 65.0, absolute_step=0.5, relative_step=0.0, confirmations=n
+            )
         if value.startswith("power_factor"):
-            return SpikeRule(-1.0, 1.0, absolute_step=0.3, relative_step=0.0, confirmations=n)
+            return SpikeRule(
+                -1.0, 1.0, absolute_step=0.3, relative_step=0.0, confirmations=n
+            )
         msg = f"no spike rule for {quantity}"
         raise ValueError(msg)
 
     def counter_rule(self) -> CounterRule:
         """Limits for the energy counters of this meter."""
-        return CounterRule(max_power_w=self.max_power_w, confirmations=self.confirmations + 1)
+        return CounterRule(
+            max_power_w=self.max_power_w, confirmations=self.confirmations + 1
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +79,9 @@ class FilteredReading:
 class MeterQuality:
     """The filters of one meter, keyed by quantity."""
 
-    def __init__(self, settings: QualitySettings, quantities: frozenset[Quantity]) -> None:
+    def __init__(
+        self, settings: QualitySettings, quantities: frozenset[Quantity]
+    ) -> None:
         """A spike filter per instantaneous quantity, a counter per energy quantity."""
         self.settings = settings
         self.spikes: dict[Quantity, SpikeFilter] = {}
@@ -81,7 +93,9 @@ class MeterQuality:
                 self.spikes[quantity] = SpikeFilter(settings.spike_rule(quantity))
         self.held_back_total = 0
 
-    def apply(self, values: Mapping[Quantity, float | None], now: float) -> FilteredReading:
+    def apply(
+        self, values: Mapping[Quantity, float | None], now: float
+    ) -> FilteredReading:
         """Filter one poll's values taken at wall-clock time `now` (seconds)."""
         published: dict[Quantity, float | None] = {}
         events: dict[Quantity, CounterEvent] = {}
