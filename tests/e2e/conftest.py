@@ -1,15 +1,12 @@
 """Fixtures for the end-to-end tests, which run Home Assistant as a separate process."""
 
-from collections.abc import Generator
-
 import pytest
 
 
 @pytest.fixture(autouse=True)
-def auto_enable_custom_integrations() -> Generator[None]:
+def auto_enable_custom_integrations() -> None:
     """Replace the suite-wide fixture: these tests need no in-process Home Assistant.
 
     Home Assistant runs in its own process here and loads the integration from its
     configuration directory, so no `hass` test instance is created.
     """
-    yield

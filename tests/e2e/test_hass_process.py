@@ -110,7 +110,9 @@ def test_newest_home_assistant_reads_a_simulated_meter(stack: Stack) -> None:
     entry = set_up_meter(
         stack,
         account=ACCOUNT,
-        gateway=Gateway(host=stack.simulator_host, port=simulator_port, framing="tcp", timeout=3),
+        gateway=Gateway(
+            host=stack.simulator_host, port=simulator_port, framing="tcp", timeout=3
+        ),
         meter=METER,
         timeout=300,
     )
