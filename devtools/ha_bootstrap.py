@@ -203,10 +203,11 @@ def start_simulator(
     profile: str = "wago_879_30xx",
     log_path: Path,
     timeout: float = 30.0,
+    extra_args: Sequence[str] = (),
 ) -> ManagedProcess:
     """Start the Modbus meter simulator and wait until it accepts connections."""
     argv = [str(python), "-m", "simulator", "--host", host, "--port", str(port)]
-    argv += ["--unit", str(unit), "--profile", profile]
+    argv += ["--unit", str(unit), "--profile", profile, *extra_args]
     process = ManagedProcess("simulator", argv, log_path, cwd=REPO_ROOT).start()
     try:
         wait_for_port(host, port, process, timeout)
@@ -751,6 +752,7 @@ def running_stack(
     simulator_port: int,
     domains: Sequence[str] = BASE_CONFIG_DOMAINS,
     log_dir: Path,
+    simulator_args: Sequence[str] = (),
 ) -> Iterator[Stack]:
     """Start the simulator and Home Assistant; stop both when the block ends.
 
@@ -763,6 +765,7 @@ def running_stack(
         host=simulator_host,
         port=simulator_port,
         log_path=log_dir / "simulator.log",
+        extra_args=simulator_args,
     )
     home_assistant: ManagedProcess | None = None
     try:
