@@ -1,6 +1,7 @@
 """The gateway coordinator against the simulator: polling, failures, recovery."""
 
 import logging
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
 from homeassistant.const import STATE_UNAVAILABLE
@@ -137,3 +138,18 @@ async def test_unload_closes_the_connection(
     state = hass.states.get("sensor.heat_pump_meter_power")
     assert state is not None
     assert state.state == STATE_UNAVAILABLE
+
+
+async def test_removing_the_gateway_forgets_its_counters(
+    hass: HomeAssistant, simulator: ModbusSimulator, hass_storage: dict[str, Any]
+) -> None:
+    """Counter state is saved on unload and deleted with the entry."""
+    entry = await async_add_gateway(hass, simulator)
+    key = f"{DOMAIN}.{entry.entry_id}.counters"
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    (subentry_id,) = entry.subentries
+    saved = hass_storage[key]["data"][subentry_id]
+    assert saved["energy_import_total"]["published"] > 0
+    assert await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    assert key not in hass_storage
