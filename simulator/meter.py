@@ -13,7 +13,10 @@ Tests steer it without touching the model:
 - `freeze` holds every value still, so Home Assistant's states can be compared
   with `served_values()`, the values that went on the wire, decoded again;
 - `refuse` makes addresses answer exception 2 (illegal data address), as a
-  meter does for registers it lacks.
+  meter does for registers it lacks;
+- `faults` (a `simulator.faults.FaultInjector`) makes it misbehave: wrong
+  values, exceptions, silence, late answers, dropped connections, a
+  replacement meter.
 """
 
 from collections import deque
@@ -33,6 +36,7 @@ from custom_components.energy_meters.meterlib.model import (
     RegisterSpec,
 )
 
+from .faults import Decision, Fault, FaultInjector
 from .household import Household
 from .register_map import Cluster, clusters, encode_value, memory_spans
 
@@ -61,6 +65,7 @@ class ReadRecord:
     address: int
     count: int
     refused: bool
+    fault: Fault | None = None  # the fault the meter made answering it
 
 
 class SimulatedMeter:
@@ -102,6 +107,7 @@ class SimulatedMeter:
         self._refused: set[int] = set()
         self._served: dict[Quantity, float | None] = {}
         self.requests: deque[ReadRecord] = deque(maxlen=_REQUEST_LOG_SIZE)
+        self.faults = FaultInjector(seed=unit_id if seed is None else seed)
 
     # --- what the meter measures -------------------------------------------
 
@@ -110,7 +116,7 @@ class SimulatedMeter:
         base = self._frozen if self._frozen is not None else self.source.values()
         values = {q: float(v) for q, v in base.items() if q in self._quantities}
         values.update(self._overrides)
-        return values
+        return dict(self.faults.apply_replacement(values))
 
     def served_values(self) -> dict[Quantity, float]:
         """Return the values as a client decodes them, for every available quantity.
@@ -118,7 +124,8 @@ class SimulatedMeter:
         A quantity that was read is reported as last put on the wire; one not
         read yet as it would be encoded now. Float32 rounding is included, so
         compare with these, not with the model. A quantity missing from the
-        result is served as "not available" (NaN).
+        result is served as "not available" (NaN). Value faults (`faults`) are
+        left out: this is what a healthy meter would have said.
         """
         current = self.current_values()
         result: dict[Quantity, float] = {}
@@ -207,10 +214,20 @@ class SimulatedMeter:
         refused = cluster is None or not self._refused.isdisjoint(
             range(address, address + count)
         )
-        self.requests.append(ReadRecord(function_code, address, count, refused))
         if cluster is None or refused:
+            self.requests.append(ReadRecord(function_code, address, count, refused))
             return ExcCodes.ILLEGAL_ADDRESS
-        self._fill(cluster, start_address, address, count, registers)
+        current = self.current_values()
+        carried = [s for s in cluster.specs if s.address >= address]
+        carried = [s for s in carried if s.end <= address + count]
+        decision = self.faults.draw(function_code, address, count, carried, current)
+        fault = decision.fault if decision else None
+        self.requests.append(ReadRecord(function_code, address, count, False, fault))
+        if fault is Fault.EXCEPTION:
+            return ExcCodes.DEVICE_FAILURE
+        if fault is Fault.REPLACE:
+            current = self.current_values()
+        self._fill(cluster, start_address, (address, count), registers, current, decision)
         return None
 
     def _cluster_for(
@@ -226,21 +243,30 @@ class SimulatedMeter:
         self,
         cluster: Cluster,
         block_start: int,
-        address: int,
-        count: int,
+        read: tuple[int, int],
         registers: list[int],
+        current: Mapping[Quantity, float],
+        decision: Decision | None,
     ) -> None:
-        """Write zeros, then every value the read touches, into the block."""
+        """Write zeros, then every value the read touches, into the block.
+
+        A value fault replaces the words of the one value it hits.
+        """
+        address, count = read
         first = address - block_start
         registers[first : first + count] = [0] * count
-        current = self.current_values()
         for spec in cluster.specs:
             if spec.end <= address or spec.address >= address + count:
                 continue
             words = self._encode(spec, current)
+            self._served[spec.quantity] = decode(spec, words)
+            if decision is not None and decision.spec is spec:
+                true_value = current.get(spec.quantity, math.nan)
+                words = self.faults.corrupt(
+                    decision, int(cluster.function), address, count, true_value
+                )
             offset = spec.address - block_start
             registers[offset : offset + spec.count] = words
-            self._served[spec.quantity] = decode(spec, words)
 
     @staticmethod
     def _encode(spec: RegisterSpec, current: Mapping[Quantity, float]) -> list[int]:

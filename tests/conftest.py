@@ -29,3 +29,13 @@ async def simulator(socket_enabled: None) -> AsyncGenerator[ModbusSimulator]:
     await sim.start()
     yield sim
     await sim.stop()
+
+
+@pytest.fixture
+def hass_config_dir(hass_tmp_config_dir: str) -> str:
+    """Give every test its own config folder.
+
+    Tests write user profiles into `<config>/energy_meters/profiles/`; the
+    harness's default config folder is shared by every test and run.
+    """
+    return hass_tmp_config_dir

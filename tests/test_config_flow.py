@@ -108,6 +108,13 @@ async def test_happy_path_creates_gateway_with_meter(
         "profile": "wago_879_30xx",
         "max_power_kw": 50.0,
         "confirmations": 2,
+        "role": "zone",
+        "load_idle_w": 50.0,
+        "load_medium_kw": 1.0,
+        "load_high_kw": 2.0,
+        "frequency_min": 49.8,
+        "frequency_max": 50.2,
+        "power_factor_min": 0.85,
     }
     assert entry.state is ConfigEntryState.LOADED
     state = hass.states.get("sensor.heat_pump_power")
@@ -209,7 +216,7 @@ async def test_same_gateway_twice_is_aborted(
 async def test_add_meter_subentry(
     hass: HomeAssistant, simulator: ModbusSimulator
 ) -> None:
-    """ "Add meter" puts a second meter on the same gateway, with its own device."""
+    """The "Add meter" flow puts a second meter on the same gateway, with its own device."""
     entry = await async_add_gateway(hass, simulator)
     result: Any = await hass.config_entries.subentries.async_init(
         (entry.entry_id, SUBENTRY_METER), context={"source": SOURCE_USER}

@@ -38,7 +38,7 @@ registers:
 @contextmanager
 def _running(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """Run the simulator; yield the process and its first line; always end it."""
-    process = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
+    process = subprocess.Popen(
         [sys.executable, "-m", "simulator", "--port", "0", *args],
         cwd=REPO,
         stdout=subprocess.PIPE,

@@ -10,19 +10,16 @@ the dialog rather than in a graph a week later.
 from collections.abc import Mapping
 from typing import Any, override
 
-import probatio as vol
-
 from homeassistant.config_entries import (
     ConfigEntry,
     ConfigEntryState,
-    ConfigFlow,
     ConfigFlowResult,
     ConfigSubentryData,
     ConfigSubentryFlow,
     OptionsFlow,
     SubentryFlowResult,
 )
-from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
+from homeassistant.const import CONF_DEVICE, CONF_HOST, CONF_NAME, CONF_PORT
 from homeassistant.core import callback
 from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
@@ -35,7 +32,10 @@ from homeassistant.helpers.selector import (
     SelectSelectorMode,
     TextSelector,
 )
+import probatio as vol
 
+from .companion import is_companion
+from .companion_flow import CompanionConfigFlow, companion_options_flow
 from .const import (
     CONF_CONFIRMATIONS,
     CONF_FRAMING,
@@ -68,19 +68,41 @@ from .meterlib.transport import (
     NoResponseError,
 )
 from .profiles import async_load_profiles
+from .roles import CONF_ROLE, DEFAULT_ROLE, meter_role, role_selector
+from .serial_gateway import (
+    async_serial_schema,
+    is_serial,
+    serial_data,
+    suggested_values,
+)
+from .signals import (
+    SECTION_SIGNALS,
+    signal_data,
+    signal_errors,
+    signal_suggestions,
+    signals_section,
+)
+from .site import is_site
+from .site_flow import SiteConfigFlow, site_options_flow
 
 GATEWAY_SCHEMA = vol.Schema(
     {
         vol.Required(CONF_HOST): TextSelector(),
         vol.Required(CONF_PORT, default=DEFAULT_PORT): vol.All(
             NumberSelector(
-                NumberSelectorConfig(min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)
+                NumberSelectorConfig(
+                    min=1, max=65535, step=1, mode=NumberSelectorMode.BOX
+                )
             ),
             vol.Coerce(int),
         ),
         vol.Required(CONF_FRAMING, default=Framing.TCP.value): SelectSelector(
             SelectSelectorConfig(
-                options=[framing.value for framing in Framing],
+                options=[
+                    framing.value
+                    for framing in Framing
+                    if framing is not Framing.SERIAL
+                ],
                 translation_key=CONF_FRAMING,
                 mode=SelectSelectorMode.LIST,
             )
@@ -102,7 +124,12 @@ GATEWAY_SCHEMA = vol.Schema(
 
 
 def _meter_schema(profiles: Mapping[str, Profile]) -> vol.Schema:
-    """The meter form, offering every known profile in a dropdown."""
+    """The meter form, offering every known profile in a dropdown.
+
+    The role defaults to zone, the role that changes no site total (see
+    roles.py); the load and grid thresholds sit in a collapsed section with
+    the Grafana panels' bands as defaults (see signals.py).
+    """
     options = [
         SelectOptionDict(value=profile.id, label=profile.name)
         for profile in sorted(profiles.values(), key=lambda p: p.name.lower())
@@ -111,7 +138,9 @@ def _meter_schema(profiles: Mapping[str, Profile]) -> vol.Schema:
         {
             vol.Required(CONF_UNIT_ID, default=1): vol.All(
                 NumberSelector(
-                    NumberSelectorConfig(min=0, max=255, step=1, mode=NumberSelectorMode.BOX)
+                    NumberSelectorConfig(
+                        min=0, max=255, step=1, mode=NumberSelectorMode.BOX
+                    )
                 ),
                 vol.Coerce(int),
             ),
@@ -119,6 +148,8 @@ def _meter_schema(profiles: Mapping[str, Profile]) -> vol.Schema:
                 SelectSelectorConfig(options=options, mode=SelectSelectorMode.DROPDOWN)
             ),
             vol.Required(CONF_NAME, default=DEFAULT_METER_NAME): TextSelector(),
+            vol.Required(CONF_ROLE, default=DEFAULT_ROLE.value): role_selector(),
+            vol.Required(SECTION_SIGNALS, default={}): signals_section(),
             vol.Required(SECTION_DATA_QUALITY, default={}): section(
                 vol.Schema(
                     {
@@ -166,6 +197,8 @@ def _gateway_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
 
 def _gateway_unique_id(data: Mapping[str, Any]) -> str:
     """One entry per gateway endpoint: two entries would fight over one bus."""
+    if is_serial(data):
+        return str(data[CONF_DEVICE])
     return f"{data[CONF_HOST]}:{data[CONF_PORT]}"
 
 
@@ -186,6 +219,20 @@ async def _async_check_gateway(data: Mapping[str, Any]) -> dict[str, str]:
     return {}
 
 
+async def _async_check_serial(
+    data: Mapping[str, Any],
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Open (and close) the serial port; errors and what went wrong."""
+    transport = transport_for(data)
+    try:
+        await transport.check_connection()
+    except GatewayUnreachableError as err:
+        return {CONF_DEVICE: "cannot_open_serial"}, {"error": str(err)}
+    finally:
+        await transport.close()
+    return {}, {}
+
+
 async def _async_probe_meter(
     transport: ModbusTransport, unit_id: int, profile: Profile
 ) -> tuple[dict[str, str], dict[str, str]]:
@@ -201,14 +248,19 @@ async def _async_probe_meter(
     wrong = implausible_values(profile, reading.values)
     if wrong:
         readings = ", ".join(
-            f"{item.quantity} = {item.value:g}" if item.value is not None else f"{item.quantity} = n/a"
+            f"{item.quantity} = {item.value:g}"
+            if item.value is not None
+            else f"{item.quantity} = n/a"
             for item in wrong
         )
         expected = ", ".join(
             f"{item.quantity} {item.expected.minimum:g}…{item.expected.maximum:g}"
             for item in wrong
         )
-        return {CONF_PROFILE: "implausible"}, {"readings": readings, "expected": expected}
+        return {CONF_PROFILE: "implausible"}, {
+            "readings": readings,
+            "expected": expected,
+        }
     return {}, {}
 
 
@@ -218,17 +270,19 @@ def _placeholders(extra: Mapping[str, str]) -> dict[str, str]:
 
 
 def _meter_subentry_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
-    """Flatten the meter form into subentry data (filter settings included)."""
+    """Flatten the meter form into subentry data (filter settings, role, thresholds)."""
     quality = user_input.get(SECTION_DATA_QUALITY) or {}
     return {
         CONF_UNIT_ID: int(user_input[CONF_UNIT_ID]),
         CONF_PROFILE: str(user_input[CONF_PROFILE]),
         CONF_MAX_POWER_KW: float(quality.get(CONF_MAX_POWER_KW, DEFAULT_MAX_POWER_KW)),
         CONF_CONFIRMATIONS: int(quality.get(CONF_CONFIRMATIONS, DEFAULT_CONFIRMATIONS)),
+        CONF_ROLE: meter_role(user_input).value,
+        **signal_data(user_input),
     }
 
 
-class EnergyMetersConfigFlow(ConfigFlow, domain=DOMAIN):
+class EnergyMetersConfigFlow(CompanionConfigFlow, SiteConfigFlow, domain=DOMAIN):
     """Set up a gateway and the first meter behind it."""
 
     VERSION = 1
@@ -241,9 +295,13 @@ class EnergyMetersConfigFlow(ConfigFlow, domain=DOMAIN):
     @staticmethod
     @callback
     @override
-    def async_get_options_flow(config_entry: ConfigEntry) -> "GatewayOptionsFlow":
-        """Options: the poll interval."""
-        return GatewayOptionsFlow()
+    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
+        """Options: poll interval (gateway), linked meter (heat pump), capacity (site)."""
+        return (
+            companion_options_flow(config_entry)
+            or site_options_flow(config_entry)
+            or GatewayOptionsFlow()
+        )
 
     @classmethod
     @callback
@@ -252,6 +310,8 @@ class EnergyMetersConfigFlow(ConfigFlow, domain=DOMAIN):
         cls, config_entry: ConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
         """Meters are subentries of their gateway."""
+        if is_companion(config_entry) or is_site(config_entry):
+            return {}
         return {SUBENTRY_METER: MeterSubentryFlow}
 
     @override
@@ -259,7 +319,10 @@ class EnergyMetersConfigFlow(ConfigFlow, domain=DOMAIN):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Choose what to add."""
-        return self.async_show_menu(step_id="user", menu_options=["gateway"])
+        return self.async_show_menu(
+            step_id="user",
+            menu_options=["gateway", "serial", "heat_pump", "thermostat", "site"],
+        )
 
     async def async_step_gateway(
         self, user_input: dict[str, Any] | None = None
@@ -280,6 +343,30 @@ class EnergyMetersConfigFlow(ConfigFlow, domain=DOMAIN):
             errors=errors,
         )
 
+    async def async_step_serial(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """An RS-485 adapter on this machine: its port and line settings."""
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        if user_input is not None:
+            data = serial_data(user_input)
+            await self.async_set_unique_id(_gateway_unique_id(data))
+            self._abort_if_unique_id_configured()
+            errors, placeholders = await _async_check_serial(data)
+            if not errors:
+                self._gateway = data
+                return await self.async_step_meter()
+        return self.async_show_form(
+            step_id="serial",
+            data_schema=self.add_suggested_values_to_schema(
+                await async_serial_schema(self.hass),
+                suggested_values(serial_data(user_input)) if user_input else None,
+            ),
+            errors=errors,
+            description_placeholders=_placeholders(placeholders),
+        )
+
     async def async_step_meter(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
@@ -296,6 +383,7 @@ class EnergyMetersConfigFlow(ConfigFlow, domain=DOMAIN):
                 )
             finally:
                 await transport.close()
+            errors = errors or signal_errors(user_input)
             if not errors:
                 meter = _meter_subentry_data(user_input)
                 return self.async_create_entry(
@@ -325,6 +413,12 @@ class EnergyMetersConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> ConfigFlowResult:
         """Change the gateway's address, framing or timeout; meters stay."""
         entry = self._get_reconfigure_entry()
+        if is_companion(entry):
+            return await self.async_step_reconfigure_service(user_input)
+        if is_site(entry):
+            return await self.async_step_reconfigure_site(user_input)
+        if is_serial(entry.data):
+            return await self.async_step_reconfigure_serial(user_input)
         errors: dict[str, str] = {}
         if user_input is not None:
             data = _gateway_data(user_input)
@@ -343,6 +437,38 @@ class EnergyMetersConfigFlow(ConfigFlow, domain=DOMAIN):
                 GATEWAY_SCHEMA, user_input or dict(entry.data)
             ),
             errors=errors,
+        )
+
+    async def async_step_reconfigure_serial(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change a serial gateway's port or line settings; meters stay."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
+        if user_input is not None:
+            data = serial_data(user_input)
+            unique_id = _gateway_unique_id(data)
+            if unique_id != entry.unique_id:
+                await self.async_set_unique_id(unique_id)
+                self._abort_if_unique_id_configured()
+            # The running poller holds the port open: let go of it for the
+            # test, or the check would find the port busy.
+            if entry.state is ConfigEntryState.LOADED:
+                await entry.runtime_data.transport.close()
+            errors, placeholders = await _async_check_serial(data)
+            if not errors:
+                return self.async_update_and_abort(
+                    entry, unique_id=unique_id, title=unique_id, data=data
+                )
+        return self.async_show_form(
+            step_id="reconfigure_serial",
+            data_schema=self.add_suggested_values_to_schema(
+                await async_serial_schema(self.hass),
+                suggested_values(serial_data(user_input) if user_input else entry.data),
+            ),
+            errors=errors,
+            description_placeholders=_placeholders(placeholders),
         )
 
 
@@ -390,6 +516,7 @@ class MeterSubentryFlow(ConfigSubentryFlow):
             errors, placeholders = await self._async_probe(
                 user_input, profiles[user_input[CONF_PROFILE]]
             )
+            errors = errors or signal_errors(user_input)
             if not errors:
                 meter = _meter_subentry_data(user_input)
                 return self.async_create_entry(
@@ -421,6 +548,7 @@ class MeterSubentryFlow(ConfigSubentryFlow):
             errors, placeholders = await self._async_probe(
                 user_input, profiles[user_input[CONF_PROFILE]]
             )
+            errors = errors or signal_errors(user_input)
             if not errors:
                 return self.async_update_and_abort(
                     self._get_entry(),
@@ -433,9 +561,15 @@ class MeterSubentryFlow(ConfigSubentryFlow):
             CONF_UNIT_ID: subentry.data[CONF_UNIT_ID],
             CONF_PROFILE: subentry.data[CONF_PROFILE],
             CONF_NAME: subentry.title,
+            CONF_ROLE: meter_role(subentry.data).value,
+            SECTION_SIGNALS: signal_suggestions(subentry.data),
             SECTION_DATA_QUALITY: {
-                CONF_MAX_POWER_KW: subentry.data.get(CONF_MAX_POWER_KW, DEFAULT_MAX_POWER_KW),
-                CONF_CONFIRMATIONS: subentry.data.get(CONF_CONFIRMATIONS, DEFAULT_CONFIRMATIONS),
+                CONF_MAX_POWER_KW: subentry.data.get(
+                    CONF_MAX_POWER_KW, DEFAULT_MAX_POWER_KW
+                ),
+                CONF_CONFIRMATIONS: subentry.data.get(
+                    CONF_CONFIRMATIONS, DEFAULT_CONFIRMATIONS
+                ),
             },
         }
         return self.async_show_form(
@@ -461,7 +595,9 @@ class GatewayOptionsFlow(OptionsFlow):
             )
         schema = vol.Schema(
             {
-                vol.Required(CONF_SCAN_INTERVAL, default=DEFAULT_SCAN_INTERVAL): vol.All(
+                vol.Required(
+                    CONF_SCAN_INTERVAL, default=DEFAULT_SCAN_INTERVAL
+                ): vol.All(
                     NumberSelector(
                         NumberSelectorConfig(
                             min=MIN_SCAN_INTERVAL,

@@ -49,6 +49,8 @@ CONF_KIND: Final = "kind"
 KIND_GATEWAY: Final = "gateway"
 KIND_HEAT_PUMP: Final = "heat_pump"
 KIND_THERMOSTAT: Final = "thermostat"
+# The Site (site.py): sums the meters of every gateway; one per installation.
+KIND_SITE: Final = "site"
 
 # Heat-pump options: the meter power sensor in front of the heat pump (for COP).
 CONF_POWER_ENTITY: Final = "power_entity"

@@ -5,13 +5,15 @@ identifies the household. Raw registers are kept, since they are what a
 profile problem is diagnosed from.
 """
 
-from typing import Any
+from typing import Any, cast
 
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_HOST
 from homeassistant.core import HomeAssistant
 
+from .companion import companion_diagnostics, is_companion
 from .coordinator import EnergyMetersConfigEntry
+from .site import SiteConfigEntry, is_site, site_diagnostics
 
 TO_REDACT = {CONF_HOST}
 
@@ -20,6 +22,10 @@ async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: EnergyMetersConfigEntry
 ) -> dict[str, Any]:
     """The gateway, its meters, their read plans and their latest readings."""
+    if is_companion(entry):  # a heat-pump or thermostat service (URL, token redacted)
+        return companion_diagnostics(entry)
+    if is_site(entry):  # capacity, role and power of each site meter, totals
+        return site_diagnostics(cast("SiteConfigEntry", entry))
     coordinator = entry.runtime_data
     meters: dict[str, Any] = {}
     for subentry_id, reader in coordinator.readers.items():
@@ -42,7 +48,9 @@ async def async_get_config_entry_diagnostics(
             "consecutive_failures": status.consecutive_failures,
             "failed_polls_total": status.failed_polls_total,
             "last_error": status.last_error,
-            "last_success": status.last_success.isoformat() if status.last_success else None,
+            "last_success": status.last_success.isoformat()
+            if status.last_success
+            else None,
             "reading": None
             if reading is None
             else {
@@ -61,5 +69,3 @@ async def async_get_config_entry_diagnostics(
         "missing_profiles": dict(coordinator.missing_profiles),
         "meters": meters,
     }
-
-

@@ -3,23 +3,42 @@
 User profiles live in `<config>/energy_meters/profiles/*.yaml`, next to the
 rest of the user's configuration, so they survive updates of the integration.
 Files are read in the executor: profile loading touches the disk.
+
+A broken user file never stops the integration: it is skipped, and a repair
+issue names the file, the key and what is wrong with it, because a log line
+is where nobody looks when a meter is missing from the dropdown. Every load
+(setting up a gateway, opening a meter form) brings the issues up to date, so
+an issue disappears as soon as its file loads again, or is deleted.
 """
 
 import logging
 from pathlib import Path
 
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
 
-from .meterlib.profiles import BUILTIN_PROFILE_DIR, ProfileSet, load_profile_dirs
+from .const import DOMAIN
+from .meterlib.profiles import (
+    BUILTIN_PROFILE_DIR,
+    ProfileError,
+    ProfileSet,
+    load_profile_dirs,
+)
 
 _LOGGER = logging.getLogger(__package__)
 
 USER_PROFILE_SUBDIR = ("energy_meters", "profiles")
+BROKEN_PROFILE_ISSUE_PREFIX = "broken_profile_"
 
 
 def user_profile_dir(hass: HomeAssistant) -> Path:
     """The folder a user drops their own profile files into."""
     return Path(hass.config.path(*USER_PROFILE_SUBDIR))
+
+
+def broken_profile_issue_id(file_name: str) -> str:
+    """One issue per file: a second error in the same file replaces the first."""
+    return f"{BROKEN_PROFILE_ISSUE_PREFIX}{file_name}"
 
 
 async def async_load_profiles(hass: HomeAssistant) -> ProfileSet:
@@ -29,4 +48,40 @@ async def async_load_profiles(hass: HomeAssistant) -> ProfileSet:
     )
     for error in loaded.errors:
         _LOGGER.warning("Skipping meter profile %s", error)
+    async_report_broken_profiles(hass, loaded.errors)
     return loaded
+
+
+@callback
+def async_report_broken_profiles(
+    hass: HomeAssistant, errors: tuple[ProfileError, ...]
+) -> None:
+    """Raise an issue for each broken file and drop those of files now fixed.
+
+    Only user files can be broken (the built-in ones are tested), so the
+    file is named by its path inside the configuration folder, where the
+    user finds it.
+    """
+    current = {broken_profile_issue_id(error.source): error for error in errors}
+    registry = ir.async_get(hass)
+    for domain, issue_id in list(registry.issues):
+        if (
+            domain == DOMAIN
+            and issue_id.startswith(BROKEN_PROFILE_ISSUE_PREFIX)
+            and issue_id not in current
+        ):
+            ir.async_delete_issue(hass, DOMAIN, issue_id)
+    for issue_id, error in current.items():
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="broken_profile",
+            translation_placeholders={
+                "file": "/".join((*USER_PROFILE_SUBDIR, error.source)),
+                "key": error.key,
+                "reason": error.reason,
+            },
+        )

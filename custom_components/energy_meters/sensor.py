@@ -7,6 +7,7 @@ else, so adding a meter model never means adding entity code.
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -16,6 +17,7 @@ from homeassistant.components.sensor import (
 )
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import (
+    EntityCategory,
     UnitOfApparentPower,
     UnitOfElectricCurrent,
     UnitOfElectricPotential,
@@ -23,13 +25,14 @@ from homeassistant.const import (
     UnitOfFrequency,
     UnitOfPower,
     UnitOfReactiveEnergy,
-    EntityCategory,
     UnitOfReactivePower,
     UnitOfTime,
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .companion import is_companion
+from .companion_sensor import async_setup_companion_sensors
 from .coordinator import (
     EnergyMetersConfigEntry,
     GatewayCoordinator,
@@ -38,6 +41,9 @@ from .coordinator import (
 )
 from .entity import MeterEntity
 from .meterlib.model import Quantity
+from .signal_entities import async_setup_load_level_sensors
+from .site import SiteConfigEntry, is_site
+from .site_sensor import async_setup_site_sensors
 
 # Each meter is read by its gateway's coordinator; entities never poll.
 PARALLEL_UPDATES = 0
@@ -55,7 +61,9 @@ class MeterSensorDescription(SensorEntityDescription):
     digits: int
 
 
-def _power(quantity: Quantity, key: str, *, enabled: bool = True) -> MeterSensorDescription:
+def _power(
+    quantity: Quantity, key: str, *, enabled: bool = True
+) -> MeterSensorDescription:
     return MeterSensorDescription(
         key=key,
         translation_key=key,
@@ -69,7 +77,9 @@ def _power(quantity: Quantity, key: str, *, enabled: bool = True) -> MeterSensor
     )
 
 
-def _energy(quantity: Quantity, key: str, *, enabled: bool = True) -> MeterSensorDescription:
+def _energy(
+    quantity: Quantity, key: str, *, enabled: bool = True
+) -> MeterSensorDescription:
     return MeterSensorDescription(
         key=key,
         translation_key=key,
@@ -164,7 +174,11 @@ DESCRIPTIONS: tuple[MeterSensorDescription, ...] = (
             1,
             enabled=False,
         )
-        for quantity in (_Q.REACTIVE_POWER_L1, _Q.REACTIVE_POWER_L2, _Q.REACTIVE_POWER_L3)
+        for quantity in (
+            _Q.REACTIVE_POWER_L1,
+            _Q.REACTIVE_POWER_L2,
+            _Q.REACTIVE_POWER_L3,
+        )
     ),
     _simple(
         _Q.APPARENT_POWER_TOTAL,
@@ -183,7 +197,11 @@ DESCRIPTIONS: tuple[MeterSensorDescription, ...] = (
             1,
             enabled=False,
         )
-        for quantity in (_Q.APPARENT_POWER_L1, _Q.APPARENT_POWER_L2, _Q.APPARENT_POWER_L3)
+        for quantity in (
+            _Q.APPARENT_POWER_L1,
+            _Q.APPARENT_POWER_L2,
+            _Q.APPARENT_POWER_L3,
+        )
     ),
     *(
         _simple(
@@ -210,6 +228,15 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the sensors of every meter, each under its own subentry."""
+    if is_companion(entry):  # a heat-pump or thermostat service
+        await async_setup_companion_sensors(entry, async_add_entities)
+        return
+    if is_site(entry):  # the Site's sums over all gateways
+        await async_setup_site_sensors(
+            cast("SiteConfigEntry", entry), async_add_entities
+        )
+        return
+    async_setup_load_level_sensors(entry, async_add_entities)
     coordinator = entry.runtime_data
     for subentry in meter_subentries(entry):
         reader = coordinator.readers.get(subentry.subentry_id)

@@ -10,6 +10,7 @@ itself is never affected, so a fault can always be lifted again.
 
 import asyncio
 from collections.abc import Awaitable, Callable, Collection
+import contextlib
 from dataclasses import dataclass
 from enum import StrEnum
 import json
@@ -67,6 +68,7 @@ class FaultInjector:
         self.token: str | None = None
         self.requests: list[tuple[str, str]] = []
         """(method, path) of every request served, control API excluded."""
+        self._released = asyncio.Event()
 
     def inject(
         self,
@@ -87,6 +89,16 @@ class FaultInjector:
     def clear(self) -> None:
         """Answer normally again."""
         self.fault = None
+
+    def release(self) -> None:
+        """End every slow answer now: the server is stopping and must not linger."""
+        self.fault = None
+        self._released.set()
+
+    async def _hold(self, delay: float) -> None:
+        """Wait `delay` seconds, or until released."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._released.wait(), delay)
 
     def _take(self, path: str) -> Fault | None:
         """The fault for this request, counting it down."""
@@ -114,7 +126,26 @@ class FaultInjector:
         fault = self._take(request.path)
         if fault is None:
             return await handler(request)
-        return await _misbehave(fault, request, handler)
+        return await self._misbehave(fault, request, handler)
+
+    async def _misbehave(
+        self, fault: Fault, request: web.Request, handler: Handler
+    ) -> web.StreamResponse:
+        """Answer the request the way the fault says."""
+        match fault.kind:
+            case FaultKind.SLOW:
+                await self._hold(fault.delay)
+                return await handler(request)
+            case FaultKind.SERVER_ERROR:
+                return web.json_response(
+                    {"detail": "Internal Server Error"}, status=500
+                )
+            case FaultKind.UNAUTHORIZED:
+                return web.json_response({"detail": "Not authenticated"}, status=401)
+            case FaultKind.HTML:
+                return web.Response(text=_HTML_PAGE, content_type="text/html")
+            case FaultKind.TRUNCATED:
+                return _truncated(await handler(request))
 
     def routes(self) -> list[web.RouteDef]:
         """The control API: `POST /_sim/fault`, `DELETE /_sim/fault`, `POST /_sim/token`."""
@@ -146,24 +177,6 @@ class FaultInjector:
         token = body.get("token")
         self.token = str(token) if token else None
         return web.json_response({"token_required": self.token is not None})
-
-
-async def _misbehave(
-    fault: Fault, request: web.Request, handler: Handler
-) -> web.StreamResponse:
-    """Answer the request the way the fault says."""
-    match fault.kind:
-        case FaultKind.SLOW:
-            await asyncio.sleep(fault.delay)
-            return await handler(request)
-        case FaultKind.SERVER_ERROR:
-            return web.json_response({"detail": "Internal Server Error"}, status=500)
-        case FaultKind.UNAUTHORIZED:
-            return web.json_response({"detail": "Not authenticated"}, status=401)
-        case FaultKind.HTML:
-            return web.Response(text=_HTML_PAGE, content_type="text/html")
-        case FaultKind.TRUNCATED:
-            return _truncated(await handler(request))
 
 
 def _truncated(response: web.StreamResponse) -> web.Response:

@@ -184,6 +184,7 @@ class HeatPumpService:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        self.faults.release()
         await self.server.stop()
 
     # --- the service's poll of the pump ---------------------------------------

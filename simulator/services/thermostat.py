@@ -198,6 +198,7 @@ class ThermostatService:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        self.faults.release()
         await self.server.stop()
 
     # --- the thermostat ----------------------------------------------------------

@@ -153,6 +153,13 @@ class RegisterSpec:
     value = raw * scale + offset, expressed in `unit`. `not_available` lists
     raw bit patterns (the value's registers as one unsigned big-endian number)
     the meter sends for "no value here", such as 0xFFFF or 0x8000.
+
+    `scale_factor` is the address of an int16 register holding a power of ten
+    the raw value is multiplied by (SunSpec's "sunssf"): value = raw *
+    10**sf * scale + offset. Such meters may change the exponent with the
+    magnitude, so the value is only meaningful together with the exponent
+    read in the same request; `end` therefore reaches past the scale factor,
+    and the read planner keeps both in one request without knowing why.
     """
 
     quantity: Quantity
@@ -164,6 +171,7 @@ class RegisterSpec:
     scale: float = 1.0
     offset: float = 0.0
     not_available: frozenset[int] = frozenset()
+    scale_factor: int | None = None
 
     @property
     def count(self) -> int:
@@ -172,7 +180,13 @@ class RegisterSpec:
 
     @property
     def end(self) -> int:
-        """First address after this value."""
+        """First address after the registers needed to decode this value.
+
+        That is the value itself and, when it has one, its scale factor
+        register, which always follows the value it scales.
+        """
+        if self.scale_factor is not None:
+            return max(self.address + self.count, self.scale_factor + 1)
         return self.address + self.count
 
 
@@ -191,7 +205,14 @@ class PlausibleRange:
 
 @dataclass(frozen=True, slots=True)
 class Profile:
-    """A meter model's register map."""
+    """A meter model's register map.
+
+    With `sunspec_model` set, register addresses (and scale factor addresses)
+    are offsets into that SunSpec model block, counted from its ID register
+    (ID = 0, L = 1, first point = 2). Where the block sits is found on the
+    meter by walking the SunSpec model chain (see `sunspec.locate`), which
+    turns the profile into an ordinary one with wire addresses.
+    """
 
     id: str
     name: str
@@ -202,6 +223,7 @@ class Profile:
     max_registers_per_request: int = 125
     default_unit_id: int = 1
     probe: tuple[PlausibleRange, ...] = field(default_factory=tuple)
+    sunspec_model: int | None = None
 
     def spec(self, quantity: Quantity) -> RegisterSpec | None:
         """The register spec for a quantity, if this meter has it."""

@@ -8,7 +8,7 @@ No request exceeds the Modbus limit of 125 registers or the meter's own
 ceiling.
 """
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from .model import FunctionCode, RegisterSpec
@@ -63,17 +63,26 @@ class ReadRequest:
         return registers[start : start + spec.count]
 
 
+type Cut = tuple[FunctionCode, int]
+"""An address no request of that function code may reach across.
+
+A request must not hold values on both sides of it: the meter refused a read
+that did (see `refusals`). Values starting at the address belong to the right.
+"""
+
+
 def plan_reads(
     specs: Iterable[RegisterSpec],
     max_registers: int = MODBUS_MAX_REGISTERS,
     cost: BusCost | None = None,
+    cuts: Collection[Cut] = (),
 ) -> tuple[ReadRequest, ...]:
     """Group register specs into requests, per function code, in address order.
 
     Greedy in address order is optimal here: with values sorted, each request
     is a run of consecutive values, and a run only ends when the next value
-    does not fit under the ceiling or the gap before it costs more than a new
-    request.
+    does not fit under the ceiling, the gap before it costs more than a new
+    request, or a cut the meter taught us lies between them.
     """
     ceiling = min(max_registers, MODBUS_MAX_REGISTERS)
     max_gap = (cost or BusCost()).max_worthwhile_gap
@@ -85,24 +94,37 @@ def plan_reads(
             raise ValueError(msg)
         by_function.setdefault(spec.function, []).append(spec)
     for function in sorted(by_function):
+        barriers = sorted(address for code, address in cuts if code == function)
         run: list[RegisterSpec] = []
         for spec in sorted(by_function[function], key=lambda s: s.address):
             if run:
                 start = run[0].address
                 end = max(s.end for s in run)
                 gap = spec.address - end
-                if gap <= max_gap and spec.end - start <= ceiling:
+                if (
+                    gap <= max_gap
+                    and spec.end - start <= ceiling
+                    and not _crosses(barriers, run[-1].address, spec.address)
+                ):
                     run.append(spec)
                     continue
-                requests.append(_request(function, run))
+                requests.append(covering(run))
             run = [spec]
         if run:
-            requests.append(_request(function, run))
+            requests.append(covering(run))
     return tuple(requests)
 
 
-def _request(function: FunctionCode, run: list[RegisterSpec]) -> ReadRequest:
-    """A request covering exactly the run."""
-    start = run[0].address
-    end = max(s.end for s in run)
-    return ReadRequest(function, start, end - start, tuple(run))
+def _crosses(barriers: list[int], before: int, after: int) -> bool:
+    """Whether a cut lies between a value at `before` and the next at `after`."""
+    return any(before < barrier <= after for barrier in barriers)
+
+
+def covering(specs: Sequence[RegisterSpec]) -> ReadRequest:
+    """The request reading exactly from the first to the last of `specs`.
+
+    The specs must share one function code and be in address order.
+    """
+    start = specs[0].address
+    end = max(s.end for s in specs)
+    return ReadRequest(specs[0].function, start, end - start, tuple(specs))

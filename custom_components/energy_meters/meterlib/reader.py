@@ -1,13 +1,15 @@
 """Reading one meter: run its read plan on the bus and decode the answers."""
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+import time
 
-from .decode import decode
+from .decode import decode_in_block
 from .model import PlausibleRange, Profile, Quantity
 from .plan import ReadRequest, plan_reads
-from .transport import ModbusTransport
+from .refusals import RefusalMemory
+from .sunspec import locate
+from .transport import ILLEGAL_ADDRESS, ModbusExceptionError, ModbusTransport
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,9 +36,17 @@ class Implausible:
 
 
 class MeterReader:
-    """Reads one meter behind a shared transport, following its profile."""
+    """Reads one meter behind a shared transport, following its profile.
 
-    def __init__(self, transport: ModbusTransport, unit_id: int, profile: Profile) -> None:
+    The plan starts from the profile alone; registers the meter turns out
+    not to have (exception 2) are split off and remembered in `refusals`, and
+    `plan` is replaced by one that reads around them for the rest of the
+    session.
+    """
+
+    def __init__(
+        self, transport: ModbusTransport, unit_id: int, profile: Profile
+    ) -> None:
         """Plan the reads once; the plan depends only on the profile."""
         self.transport = transport
         self.unit_id = unit_id
@@ -44,25 +54,73 @@ class MeterReader:
         self.plan: tuple[ReadRequest, ...] = plan_reads(
             profile.registers, profile.max_registers_per_request
         )
+        self.refusals = RefusalMemory(profile.max_registers_per_request)
+        self._sent = 0
 
     async def read(self) -> MeterReading:
-        """Run the plan and decode every value; transport errors propagate."""
+        """Run the plan and decode every value; transport errors propagate.
+
+        Values the meter refuses come back as None; only a meter that refuses
+        every value of its profile fails the read (wrong profile).
+        """
         started = time.monotonic()
-        values: dict[Quantity, float | None] = {}
+        self._sent = 0
+        if self.profile.sunspec_model is not None:
+            await self._locate_sunspec_model()
+        values: dict[Quantity, float | None] = dict.fromkeys(self.refusals.absent)
         raw: dict[str, list[int]] = {}
+        learned = len(self.refusals.absent), len(self.refusals.cuts)
+        answered: list[tuple[ReadRequest, list[int]]] = []
         for request in self.plan:
-            registers = await self.transport.read(
-                request.function, request.address, request.count, self.unit_id
-            )
-            raw[f"fc{int(request.function)}@{request.address}"] = registers
-            for spec in request.specs:
-                values[spec.quantity] = decode(spec, request.slice_for(spec, registers))
+            answered += await self.refusals.read_block(request, self._fetch)
+        for piece, registers in answered:
+            raw[f"fc{int(piece.function)}@{piece.address}"] = registers
+            for spec in piece.specs:
+                values[spec.quantity] = decode_in_block(spec, piece.address, registers)
+        if learned != (len(self.refusals.absent), len(self.refusals.cuts)):
+            self._replan(tuple(piece for piece, _ in answered))
+            values.update(dict.fromkeys(self.refusals.absent))
         return MeterReading(
             values=values,
             raw=raw,
-            requests=len(self.plan),
+            requests=self._sent,
             duration_s=time.monotonic() - started,
         )
+
+    async def _locate_sunspec_model(self) -> None:
+        """Find where the profile's SunSpec model sits on this meter, once.
+
+        Until then the profile's addresses are offsets into the model; after
+        it, the reader holds an ordinary profile and plans reads at its place.
+        """
+        self.profile = await locate(self.profile, self._fetch)
+        self.plan = plan_reads(
+            self.profile.registers, self.profile.max_registers_per_request
+        )
+
+    async def _fetch(self, request: ReadRequest) -> list[int]:
+        """One request on the bus, counted for the reading's statistics."""
+        self._sent += 1
+        return await self.transport.read(
+            request.function, request.address, request.count, self.unit_id
+        )
+
+    def _replan(self, answered: tuple[ReadRequest, ...]) -> None:
+        """Keep the requests that just answered as the plan for the session.
+
+        A meter that has none of its profile's values is not missing a few
+        registers: it is the wrong meter for this profile, and the read fails
+        as it would have without splitting (the plan is left as it was).
+        """
+        if not answered:
+            self.refusals.forget()
+            raise ModbusExceptionError(
+                ILLEGAL_ADDRESS,
+                int(self.plan[0].function),
+                self.plan[0].address,
+                self.plan[0].count,
+            )
+        self.plan = answered
 
 
 def implausible_values(

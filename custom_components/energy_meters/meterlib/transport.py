@@ -5,15 +5,22 @@ only one client, so all meters of a gateway share this transport, and a lock
 makes their requests take turns. Errors are sorted into what the user can act
 on: the gateway cannot be reached, a unit id does not answer, or the meter
 refused the request.
+
+A "gateway" is either a network box (Modbus TCP, or RTU frames over TCP from
+a transparent converter) or an RS-485 adapter on a local serial port
+(`SerialTransport`); both behave the same from the meters' point of view.
 """
 
 import asyncio
-import logging
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+import logging
+import os
+from typing import Any, override
 
 from pymodbus import FramerType
-from pymodbus.client import AsyncModbusTcpClient
+from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
+from pymodbus.client.base import ModbusBaseClient
 from pymodbus.exceptions import ConnectionException, ModbusException
 from pymodbus.pdu import ExceptionResponse
 
@@ -23,10 +30,35 @@ _LOGGER = logging.getLogger(__name__)
 
 
 class Framing(StrEnum):
-    """How Modbus frames travel over the TCP connection."""
+    """How Modbus frames reach the bus: over TCP, or from a local serial port."""
 
     TCP = "tcp"
     RTU_OVER_TCP = "rtu_over_tcp"
+    SERIAL = "serial"
+
+
+class Parity(StrEnum):
+    """Serial parity, as pyserial and the meters' manuals name it."""
+
+    NONE = "N"
+    EVEN = "E"
+    ODD = "O"
+
+
+@dataclass(frozen=True, slots=True)
+class SerialSettings:
+    """An RS-485 adapter's port and the line settings of the bus behind it.
+
+    The defaults are the usual meter factory setting, 9600 8N1. Manuals
+    disagree even for one model (WAGO 879-30x0: 8E1 or 8N1 depending on the
+    manual's edition), so parity is the user's to set, never guessed.
+    """
+
+    device: str
+    baudrate: int = 9600
+    parity: Parity = Parity.NONE
+    stopbits: int = 1
+    bytesize: int = 8
 
 
 class TransportError(Exception):
@@ -59,24 +91,31 @@ GATEWAY_TARGET_FAILED = 11  # 0x0B: the gateway got no answer from the unit
 class ModbusTransport:
     """A lazily connected, lock-guarded Modbus client for one gateway."""
 
-    def __init__(
-        self, host: str, port: int, framing: Framing, timeout: float
-    ) -> None:
+    def __init__(self, host: str, port: int, framing: Framing, timeout: float) -> None:
         """Remember the endpoint; the connection is opened on first use."""
         self.host = host
         self.port = port
         self.framing = framing
         self.timeout = timeout
         self._lock = asyncio.Lock()
-        self._client: AsyncModbusTcpClient | None = None
+        self._client: ModbusBaseClient | None = None
 
-    def _new_client(self) -> AsyncModbusTcpClient:
+    @property
+    def endpoint(self) -> str:
+        """Where the gateway is, for messages."""
+        return f"{self.host}:{self.port}"
+
+    def _new_client(self) -> ModbusBaseClient:
         """A client with no retries and no background reconnects.
 
         Retries and reconnects are decided by the poller, which knows how long
         the bus can wait; a library retry would hold the bus for a dead meter.
         """
-        framer = FramerType.RTU if self.framing is Framing.RTU_OVER_TCP else FramerType.SOCKET
+        framer = (
+            FramerType.RTU
+            if self.framing is Framing.RTU_OVER_TCP
+            else FramerType.SOCKET
+        )
         return AsyncModbusTcpClient(
             self.host,
             port=self.port,
@@ -86,7 +125,11 @@ class ModbusTransport:
             reconnect_delay=0,
         )
 
-    async def _ensure_connected(self) -> AsyncModbusTcpClient:
+    def _connect_failure(self) -> str:
+        """Why the last connection attempt failed, for the user."""
+        return f"cannot connect to {self.endpoint}"
+
+    async def _ensure_connected(self) -> ModbusBaseClient:
         """The open client, connecting first when needed."""
         if self._client is not None and self._client.connected:
             return self._client
@@ -97,12 +140,11 @@ class ModbusTransport:
             connected = await self._client.connect()
         except (OSError, ModbusException) as err:
             connected = False
-            _LOGGER.debug("Connect to %s:%s failed: %s", self.host, self.port, err)
+            _LOGGER.debug("Connect to %s failed: %s", self.endpoint, err)
         if not connected:
             self._client.close()
             self._client = None
-            msg = f"cannot connect to {self.host}:{self.port}"
-            raise GatewayUnreachableError(msg)
+            raise GatewayUnreachableError(self._connect_failure())
         return self._client
 
     async def check_connection(self) -> None:
@@ -129,7 +171,7 @@ class ModbusTransport:
             except ModbusException as err:
                 # No answer in time. On RTU framing a late answer could be
                 # taken for the reply to the next request: start afresh.
-                if self.framing is Framing.RTU_OVER_TCP or not client.connected:
+                if self.framing is not Framing.TCP or not client.connected:
                     self._drop()
                 msg = f"unit {unit_id} did not answer: {err}"
                 raise NoResponseError(msg) from err
@@ -155,3 +197,54 @@ class ModbusTransport:
         """Close the connection (waits for a read in progress)."""
         async with self._lock:
             self._drop()
+
+
+class SerialTransport(ModbusTransport):
+    """An RS-485 adapter on a local serial port (USB stick, HAT, …).
+
+    The port speaks RTU framing, like a transparent gateway. `device` may
+    also be a pyserial URL (`socket://host:port`, `rfc2217://…`) for serial
+    servers on the network.
+    """
+
+    def __init__(self, settings: SerialSettings, timeout: float) -> None:
+        """Remember the port; it is opened on first use."""
+        super().__init__(settings.device, 0, Framing.SERIAL, timeout)
+        self.settings = settings
+
+    @property
+    @override
+    def endpoint(self) -> str:
+        """The serial port's path."""
+        return self.settings.device
+
+    @override
+    def _new_client(self) -> ModbusBaseClient:
+        """A serial client with no retries, like the TCP one."""
+        return AsyncModbusSerialClient(
+            self.settings.device,
+            framer=FramerType.RTU,
+            baudrate=self.settings.baudrate,
+            bytesize=self.settings.bytesize,
+            parity=self.settings.parity.value,
+            stopbits=self.settings.stopbits,
+            timeout=self.timeout,
+            retries=0,
+            reconnect_delay=0,
+        )
+
+    @override
+    def _connect_failure(self) -> str:
+        """Tell a missing device from one that may not or cannot be opened.
+
+        pymodbus only logs why opening failed; these are the causes a user
+        can fix, each in a different place.
+        """
+        device = self.settings.device
+        if "://" in device:
+            return f"cannot open {device}"
+        if not os.path.exists(device):  # noqa: PTH110 (a device path, not a file)
+            return f"{device} does not exist"
+        if not os.access(device, os.R_OK | os.W_OK):
+            return f"no permission to open {device}"
+        return f"cannot open {device} (in use by another program?)"

@@ -1,0 +1,203 @@
+"""The heat pump's measurements: sensors and binary sensors.
+
+One description per `/status` field the user cares about (the names follow
+the Prometheus metrics the old dashboards used), each with a `value_fn`, so
+adding a field is one line. They all come from one poll and go unavailable
+together when the service fails or says its data is stale.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from homeassistant.components.binary_sensor import (
+    BinarySensorEntity,
+    BinarySensorEntityDescription,
+)
+from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import (
+    EntityCategory,
+    UnitOfPressure,
+    UnitOfTemperature,
+    UnitOfVolumeFlowRate,
+)
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import StateType
+
+from .companion_coordinator import HeatPumpConfigEntry, HeatPumpCoordinator
+from .companion_entity import CompanionEntity
+from .heatpump_thermal import thermal_entities
+from .meterlib.companions import HeatPumpStatus, OperatingMode
+
+
+@dataclass(frozen=True, kw_only=True)
+class HeatPumpSensorDescription(SensorEntityDescription):
+    """A sensor computed from one `/status` answer."""
+
+    value_fn: Callable[[HeatPumpStatus], StateType]
+
+
+def _temperature(
+    key: str, value_fn: Callable[[HeatPumpStatus], float]
+) -> HeatPumpSensorDescription:
+    return HeatPumpSensorDescription(
+        key=key,
+        translation_key=key,
+        device_class=SensorDeviceClass.TEMPERATURE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfTemperature.CELSIUS,
+        suggested_display_precision=1,
+        value_fn=value_fn,
+    )
+
+
+OPERATING_STATES = [mode.value.lower() for mode in OperatingMode]
+
+SENSORS: tuple[HeatPumpSensorDescription, ...] = (
+    _temperature("flow_temperature", lambda status: status.flow_temperature),
+    _temperature("return_temperature", lambda status: status.return_temperature),
+    _temperature("outdoor_temperature", lambda status: status.outdoor_temperature),
+    _temperature("target_temperature", lambda status: status.target_temperature),
+    HeatPumpSensorDescription(
+        key="temperature_delta",
+        translation_key="temperature_delta",
+        device_class=SensorDeviceClass.TEMPERATURE_DELTA,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfTemperature.KELVIN,
+        suggested_display_precision=1,
+        value_fn=lambda status: round(status.temperature_delta, 2),
+    ),
+    HeatPumpSensorDescription(
+        key="flow_rate",
+        translation_key="flow_rate",
+        device_class=SensorDeviceClass.VOLUME_FLOW_RATE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfVolumeFlowRate.LITERS_PER_MINUTE,
+        suggested_display_precision=1,
+        value_fn=lambda status: status.flow_rate,
+    ),
+    HeatPumpSensorDescription(
+        key="water_pressure",
+        translation_key="water_pressure",
+        device_class=SensorDeviceClass.PRESSURE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfPressure.BAR,
+        suggested_display_precision=2,
+        value_fn=lambda status: status.water_pressure,
+    ),
+    HeatPumpSensorDescription(
+        key="error_code",
+        translation_key="error_code",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda status: status.error_code,
+    ),
+    HeatPumpSensorDescription(
+        key="operating_state",
+        translation_key="operating_state",
+        device_class=SensorDeviceClass.ENUM,
+        options=OPERATING_STATES,
+        value_fn=lambda status: (
+            status.operating_mode.value.lower() if status.operating_mode else None
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class HeatPumpBinarySensorDescription(BinarySensorEntityDescription):
+    """A binary sensor computed from one `/status` answer."""
+
+    value_fn: Callable[[HeatPumpStatus], bool]
+
+
+BINARY_SENSORS: tuple[HeatPumpBinarySensorDescription, ...] = (
+    HeatPumpBinarySensorDescription(
+        key="power",
+        translation_key="power",
+        device_class=BinarySensorDeviceClass.POWER,
+        value_fn=lambda status: status.is_on,
+    ),
+    HeatPumpBinarySensorDescription(
+        key="compressor",
+        translation_key="compressor",
+        device_class=BinarySensorDeviceClass.RUNNING,
+        value_fn=lambda status: status.compressor_running,
+    ),
+    HeatPumpBinarySensorDescription(
+        key="circulation_pump",
+        translation_key="circulation_pump",
+        device_class=BinarySensorDeviceClass.RUNNING,
+        value_fn=lambda status: status.water_pump_running,
+    ),
+    HeatPumpBinarySensorDescription(
+        key="error",
+        translation_key="error",
+        device_class=BinarySensorDeviceClass.PROBLEM,
+        value_fn=lambda status: status.has_error,
+    ),
+)
+
+
+class HeatPumpSensor(CompanionEntity[HeatPumpCoordinator], SensorEntity):
+    """A measurement of the heat pump."""
+
+    entity_description: HeatPumpSensorDescription
+
+    def __init__(
+        self, coordinator: HeatPumpCoordinator, description: HeatPumpSensorDescription
+    ) -> None:
+        """Describe the sensor."""
+        super().__init__(coordinator, description.key)
+        self.entity_description = description
+
+    @property
+    def native_value(self) -> StateType:
+        """Return the field from the latest status."""
+        return self.entity_description.value_fn(self.coordinator.data.status)
+
+
+class HeatPumpBinarySensor(CompanionEntity[HeatPumpCoordinator], BinarySensorEntity):
+    """A state of the heat pump (on, running, in error)."""
+
+    entity_description: HeatPumpBinarySensorDescription
+
+    def __init__(
+        self,
+        coordinator: HeatPumpCoordinator,
+        description: HeatPumpBinarySensorDescription,
+    ) -> None:
+        """Describe the binary sensor."""
+        super().__init__(coordinator, description.key)
+        self.entity_description = description
+
+    @property
+    def is_on(self) -> bool:
+        """Return the flag from the latest status."""
+        return self.entity_description.value_fn(self.coordinator.data.status)
+
+
+async def async_setup_heat_pump_sensors(
+    entry: HeatPumpConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
+) -> None:
+    """Add the measurements, and thermal power, heat energy and COP."""
+    coordinator = entry.runtime_data
+    entities: list[SensorEntity] = [
+        HeatPumpSensor(coordinator, description) for description in SENSORS
+    ]
+    entities += thermal_entities(coordinator)
+    async_add_entities(entities)
+
+
+async def async_setup_heat_pump_binary_sensors(
+    entry: HeatPumpConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
+) -> None:
+    """Add the on/running/error states."""
+    coordinator = entry.runtime_data
+    async_add_entities(
+        HeatPumpBinarySensor(coordinator, description) for description in BINARY_SENSORS
+    )

@@ -1,0 +1,27 @@
+"""Selects: the heat pump's mode (Auto or Heat)."""
+
+from typing import cast
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .companion import entry_kind
+from .companion_coordinator import HeatPumpConfigEntry
+from .const import KIND_HEAT_PUMP
+from .heatpump_controls import async_setup_heat_pump_selects
+
+# One control at a time per service: each write is followed by a poll.
+PARALLEL_UPDATES = 1
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: ConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the selects of a heat-pump entry."""
+    if entry_kind(entry) == KIND_HEAT_PUMP:
+        await async_setup_heat_pump_selects(
+            cast("HeatPumpConfigEntry", entry), async_add_entities
+        )

@@ -1,0 +1,156 @@
+"""Meters on a local RS-485 adapter: the serial port as a gateway.
+
+A USB RS-485 stick (or a HAT) plays the part of the network gateway: one
+config entry per port, the meters on its bus as subentries, polled in turn
+over one connection like any other gateway. What differs is only where the
+bus is and its line settings, kept here so the flow and the coordinator
+share one reading of the entry's data.
+"""
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+
+from homeassistant.const import CONF_DEVICE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+)
+import probatio as vol
+from serial.tools import list_ports
+
+from .const import CONF_FRAMING, CONF_TIMEOUT, DEFAULT_TIMEOUT
+from .meterlib.transport import Framing, Parity, SerialSettings, SerialTransport
+
+CONF_BAUDRATE: Final = "baudrate"
+CONF_PARITY: Final = "parity"
+CONF_STOPBITS: Final = "stopbits"
+CONF_BYTESIZE: Final = "bytesize"
+
+DEFAULT_BAUDRATE: Final = 9600
+# 8N1 is the factory setting of most meters; the WAGO 879-30x0 manual names
+# 8E1 in some editions and 8N1 in others, so the user picks, never us.
+DEFAULT_PARITY: Final = Parity.NONE
+BAUDRATES: Final = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+BYTESIZE: Final = 8  # Modbus RTU is always 8 data bits
+
+_BY_ID = Path("/dev/serial/by-id")
+
+
+def is_serial(data: Mapping[str, Any]) -> bool:
+    """Whether a gateway entry's data describes a local serial port."""
+    return data.get(CONF_FRAMING) == Framing.SERIAL
+
+
+def serial_settings(data: Mapping[str, Any]) -> SerialSettings:
+    """The line settings stored in a serial gateway entry."""
+    return SerialSettings(
+        device=str(data[CONF_DEVICE]),
+        baudrate=int(data[CONF_BAUDRATE]),
+        parity=Parity(str(data[CONF_PARITY])),
+        stopbits=int(data[CONF_STOPBITS]),
+        bytesize=int(data.get(CONF_BYTESIZE, BYTESIZE)),
+    )
+
+
+def serial_transport_for(data: Mapping[str, Any]) -> SerialTransport:
+    """A transport for a serial gateway entry."""
+    return SerialTransport(serial_settings(data), timeout=float(data[CONF_TIMEOUT]))
+
+
+def serial_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """Normalise the serial form into entry data."""
+    return {
+        CONF_FRAMING: Framing.SERIAL.value,
+        CONF_DEVICE: str(user_input[CONF_DEVICE]).strip(),
+        CONF_BAUDRATE: int(user_input[CONF_BAUDRATE]),
+        CONF_PARITY: str(user_input[CONF_PARITY]),
+        CONF_STOPBITS: int(user_input[CONF_STOPBITS]),
+        CONF_BYTESIZE: BYTESIZE,
+        CONF_TIMEOUT: float(user_input[CONF_TIMEOUT]),
+    }
+
+
+def _list_ports() -> list[SelectOptionDict]:
+    """The serial ports on this machine, stable by-id names first (blocking).
+
+    A /dev/ttyUSB number can change at the next boot; the by-id link names
+    the adapter itself, so it is offered instead whenever there is one.
+    """
+    links: dict[str, str] = {}
+    if _BY_ID.is_dir():
+        for link in sorted(_BY_ID.iterdir()):
+            links.setdefault(str(link.resolve()), str(link))
+    options: list[SelectOptionDict] = []
+    for port in sorted(list_ports.comports(), key=lambda p: p.device):
+        path = links.get(str(Path(port.device).resolve()), port.device)
+        label = f"{path} ({port.description})" if port.description else path
+        options.append(SelectOptionDict(value=path, label=label))
+    return options
+
+
+async def async_serial_schema(hass: HomeAssistant) -> vol.Schema:
+    """The serial form, offering the ports found (any path may be typed in)."""
+    ports = await hass.async_add_executor_job(_list_ports)
+    return vol.Schema(
+        {
+            vol.Required(CONF_DEVICE): SelectSelector(
+                SelectSelectorConfig(
+                    options=ports, custom_value=True, mode=SelectSelectorMode.DROPDOWN
+                )
+            ),
+            vol.Required(CONF_BAUDRATE, default=str(DEFAULT_BAUDRATE)): vol.All(
+                SelectSelector(
+                    SelectSelectorConfig(
+                        options=[str(rate) for rate in BAUDRATES],
+                        mode=SelectSelectorMode.DROPDOWN,
+                    )
+                ),
+                vol.Coerce(int),
+            ),
+            vol.Required(CONF_PARITY, default=DEFAULT_PARITY.value): SelectSelector(
+                SelectSelectorConfig(
+                    options=[parity.value for parity in Parity],
+                    translation_key=CONF_PARITY,
+                    mode=SelectSelectorMode.LIST,
+                )
+            ),
+            vol.Required(CONF_STOPBITS, default="1"): vol.All(
+                SelectSelector(
+                    SelectSelectorConfig(
+                        options=["1", "2"], mode=SelectSelectorMode.LIST
+                    )
+                ),
+                vol.Coerce(int),
+            ),
+            vol.Required(CONF_TIMEOUT, default=DEFAULT_TIMEOUT): vol.All(
+                NumberSelector(
+                    NumberSelectorConfig(
+                        min=0.5,
+                        max=30,
+                        step=0.5,
+                        unit_of_measurement="s",
+                        mode=NumberSelectorMode.BOX,
+                    )
+                ),
+                vol.Coerce(float),
+            ),
+        }
+    )
+
+
+def suggested_values(data: Mapping[str, Any]) -> dict[str, Any]:
+    """A serial entry's data as the form shows it (select values are strings)."""
+    return {
+        CONF_DEVICE: data[CONF_DEVICE],
+        CONF_BAUDRATE: str(data[CONF_BAUDRATE]),
+        CONF_PARITY: data[CONF_PARITY],
+        CONF_STOPBITS: str(data[CONF_STOPBITS]),
+        CONF_TIMEOUT: data[CONF_TIMEOUT],
+    }
