@@ -61,38 +61,6 @@ class MeterSensorDescription(SensorEntityDescription):
     digits: int
 
 
-def _power(
-    quantity: Quantity, key: str, *, enabled: bool = True
-) -> MeterSensorDescription:
-    return MeterSensorDescription(
-        key=key,
-        translation_key=key,
-        quantity=quantity,
-        device_class=SensorDeviceClass.POWER,
-        state_class=SensorStateClass.MEASUREMENT,
-        native_unit_of_measurement=UnitOfPower.WATT,
-        suggested_display_precision=0,
-        digits=1,
-        entity_registry_enabled_default=enabled,
-    )
-
-
-def _energy(
-    quantity: Quantity, key: str, *, enabled: bool = True
-) -> MeterSensorDescription:
-    return MeterSensorDescription(
-        key=key,
-        translation_key=key,
-        quantity=quantity,
-        device_class=SensorDeviceClass.ENERGY,
-        state_class=SensorStateClass.TOTAL_INCREASING,
-        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        suggested_display_precision=2,
-        digits=3,
-        entity_registry_enabled_default=enabled,
-    )
-
-
 def _simple(
     quantity: Quantity,
     key: str,
@@ -102,7 +70,9 @@ def _simple(
     *,
     enabled: bool = True,
     state_class: SensorStateClass = SensorStateClass.MEASUREMENT,
+    precision: int | None = None,
 ) -> MeterSensorDescription:
+    """One quantity's sensor: published with `digits`, shown with `precision`."""
     return MeterSensorDescription(
         key=key,
         translation_key=key,
@@ -110,9 +80,39 @@ def _simple(
         device_class=device_class,
         state_class=state_class,
         native_unit_of_measurement=unit,
-        suggested_display_precision=min(digits, 2),
+        suggested_display_precision=min(digits, 2) if precision is None else precision,
         digits=digits,
         entity_registry_enabled_default=enabled,
+    )
+
+
+def _power(
+    quantity: Quantity, key: str, *, enabled: bool = True
+) -> MeterSensorDescription:
+    """Active power in W (meters in kW are converted when decoding)."""
+    return _simple(
+        quantity,
+        key,
+        SensorDeviceClass.POWER,
+        UnitOfPower.WATT,
+        1,
+        enabled=enabled,
+        precision=0,
+    )
+
+
+def _energy(
+    quantity: Quantity, key: str, *, enabled: bool = True
+) -> MeterSensorDescription:
+    """An energy counter in kWh, ready for the Energy dashboard."""
+    return _simple(
+        quantity,
+        key,
+        SensorDeviceClass.ENERGY,
+        UnitOfEnergy.KILO_WATT_HOUR,
+        3,
+        enabled=enabled,
+        state_class=SensorStateClass.TOTAL_INCREASING,
     )
 
 
