@@ -1,17 +1,20 @@
 """The demo behind `scripts/develop`: a simulated meter in a real Home Assistant.
 
-Starts the Modbus simulator (a WAGO 879-30x0 with a household and heat-pump load) and
-Home Assistant from .venv with the configuration directory .demo/config, where this
-working tree's integration is linked in. On the first run it creates the demo account and
-adds the gateway and the meter through the same REST calls the UI makes (and the
-end-to-end test checks); later runs keep what is there, including anything changed in
-the UI. Ctrl-C stops both processes.
+Starts the Modbus simulator (a WAGO 879-30x0 with a household and heat-pump load), the
+fakes of the heat-pump and thermostat services, and Home Assistant from .venv with the
+configuration directory .demo/config, where this working tree's integration is linked
+in. On the first run it creates the demo account and adds the gateway and the meter,
+then both services, through the same REST calls the UI makes (and the end-to-end test
+checks), and installs the dashboard of dashboards/energy_meters.yaml; later runs keep
+what is there, including anything changed in the UI. Ctrl-C stops all processes.
 
     scripts/develop              # http://localhost:8123, user demo / demo-energy
     scripts/develop --reset      # start again from an empty configuration
 """
 
 import argparse
+from collections.abc import Mapping
+from contextlib import ExitStack
 import os
 from pathlib import Path
 import shutil
@@ -19,20 +22,31 @@ import signal
 import sys
 import time
 from types import FrameType
+from typing import Any
 
+from devtools.companions import (
+    KIND_HEAT_PUMP,
+    KIND_THERMOSTAT,
+    CompanionService,
+    set_up_companions,
+    start_companion_services,
+)
+from devtools.dashboard import DASHBOARD_URL_PATH, install_dashboard, load_dashboard
 from devtools.ha_bootstrap import (
     DEMO_CONFIG_DOMAINS,
+    DOMAIN,
     REPO_ROOT,
     Account,
     BootstrapError,
     Gateway,
+    ManagedProcess,
     Meter,
     MeterSnapshot,
     Stack,
-    config_entries,
     port_is_open,
     running_stack,
     set_up_meter,
+    slugify,
     stored_http_address,
     wait_for_live_values,
 )
@@ -41,6 +55,10 @@ from devtools.ha_websocket import HomeAssistantWebSocket, WebSocketError
 DEMO_DIR = REPO_ROOT / ".demo"
 ACCOUNT = Account(username="demo", password="demo-energy", name="Demo")
 METER = Meter(name="Heat pump meter", unit_id=1, profile="wago_879_30xx")
+# The device names the dashboard's entity ids are built from (sensor.heat_pump_...,
+# climate.thermostat).
+HEAT_PUMP_NAME = "Heat pump"
+THERMOSTAT_NAME = "Thermostat"
 
 
 def _parse_args() -> argparse.Namespace:
@@ -62,6 +80,18 @@ def _parse_args() -> argparse.Namespace:
         type=int,
         default=5020,
         help="the simulator's Modbus TCP port",
+    )
+    parser.add_argument(
+        "--heatpump-port",
+        type=int,
+        default=8002,
+        help="the fake heat-pump service's HTTP port",
+    )
+    parser.add_argument(
+        "--thermostat-port",
+        type=int,
+        default=8001,
+        help="the fake thermostat service's HTTP port",
     )
     parser.add_argument(
         "--reset",
@@ -91,14 +121,19 @@ def _stop_on_signals() -> None:
 def _check_ports_free(args: argparse.Namespace) -> None:
     busy = [
         f"{host}:{port}"
-        for host, port in (("127.0.0.1", args.port), ("127.0.0.1", args.simulator_port))
+        for host, port in (
+            ("127.0.0.1", args.port),
+            ("127.0.0.1", args.simulator_port),
+            ("127.0.0.1", args.heatpump_port),
+            ("127.0.0.1", args.thermostat_port),
+        )
         if port_is_open(host, port)
     ]
     if busy:
         sys.exit(
             f"develop: something already listens on {', '.join(busy)} "
             "(another demo or Home Assistant?); stop it or choose other ports "
-            "(--port, --simulator-port)"
+            "(--port, --simulator-port, --heatpump-port, --thermostat-port)"
         )
 
 
@@ -164,18 +199,9 @@ def _meter_area(stack: Stack, area_name: str = "Utility room") -> str | None:
 
     The Overview dashboard groups devices by area: in an area, the meter is one click away.
     """
-    entries = config_entries(stack.api)
-    if not entries:
-        return None
-    entry_id = entries[0]["entry_id"]
     with HomeAssistantWebSocket(stack.api.base_url, stack.api.token or "") as ws:
         device = next(
-            (
-                d
-                for d in ws.call("config/device_registry/list")
-                if entry_id in d.get("config_entries", [])
-                and d.get("name") == METER.name
-            ),
+            (d for d in ws.call("config/device_registry/list") if _is_demo_meter(d)),
             None,
         )
         if device is None:
@@ -193,6 +219,31 @@ def _meter_area(stack: Stack, area_name: str = "Utility room") -> str | None:
             area_id=area["area_id"],
         )
         return str(area["area_id"])
+
+
+def _is_demo_meter(device: Mapping[str, Any]) -> bool:
+    """Whether a device registry entry is the demo's meter (by its original name).
+
+    Since the demo also has the heat-pump and thermostat services, the meter is no
+    longer the first entry's only device.
+    """
+    return device.get("name") == METER.name and any(
+        identifier[0] == DOMAIN for identifier in device.get("identifiers", [])
+    )
+
+
+def _companion_services(args: argparse.Namespace) -> tuple[CompanionService, ...]:
+    return (
+        CompanionService(KIND_HEAT_PUMP, args.heatpump_port, HEAT_PUMP_NAME),
+        CompanionService(KIND_THERMOSTAT, args.thermostat_port, THERMOSTAT_NAME),
+    )
+
+
+def _set_up_dashboard(stack: Stack) -> str:
+    """Install dashboards/energy_meters.yaml in the sidebar, once."""
+    if install_dashboard(stack.api, load_dashboard()):
+        return "installed"
+    return "kept as it is"
 
 
 def _complete_core_config(stack: Stack) -> None:
@@ -238,15 +289,23 @@ def _banner(
         rule,
         f"Home Assistant is ready after {seconds:.0f} s: {url}",
         f"  log in as:   {ACCOUNT.username}  /  {ACCOUNT.password}",
+        f"  dashboard:   {url}/{DASHBOARD_URL_PATH}",
         f"  the meter:   {url}/home/areas-{area_id}" if area_id else "",
         (
             f"  simulated:   {METER.name} (unit {METER.unit_id}, {METER.profile})"
             f" behind the gateway 127.0.0.1:{args.simulator_port}"
         ),
+        (
+            f"  services:    heat pump http://127.0.0.1:{args.heatpump_port},"
+            f" thermostat http://127.0.0.1:{args.thermostat_port}"
+        ),
         f"  energy dashboard: {energy}",
         "  readings now:",
         snapshot.describe(),
-        f"  logs:        {DEMO_DIR.relative_to(REPO_ROOT)}/hass.log, simulator.log",
+        (
+            f"  logs:        {DEMO_DIR.relative_to(REPO_ROOT)}/hass.log,"
+            " simulator.log, services.log"
+        ),
         "Press Ctrl-C to stop.",
         rule,
     ]
@@ -264,21 +323,39 @@ DEMO_SIMULATOR_ARGS = ("--start-hour", "5", "--speed", "20")
 def _run(args: argparse.Namespace) -> None:
     started = time.monotonic()
     venv_bin = Path(sys.executable).parent
-    print(
-        f"develop: starting the simulator on 127.0.0.1:{args.simulator_port}",
-        flush=True,
-    )
-    with running_stack(
-        python=sys.executable,
-        hass=venv_bin / "hass",
-        config_dir=DEMO_DIR / "config",
-        http_host=args.listen,
-        http_port=args.port,
-        simulator_port=args.simulator_port,
-        domains=DEMO_CONFIG_DOMAINS,
-        log_dir=DEMO_DIR,
-        simulator_args=DEMO_SIMULATOR_ARGS,
-    ) as stack:
+    services = _companion_services(args)
+    with ExitStack() as processes:
+        # Entered first, stopped last: Home Assistant holds connections to them.
+        print(
+            f"develop: starting the heat-pump and thermostat services on 127.0.0.1:"
+            f"{args.heatpump_port} and :{args.thermostat_port}",
+            flush=True,
+        )
+        service_process = start_companion_services(
+            sys.executable,
+            host="127.0.0.1",
+            heatpump_port=args.heatpump_port,
+            thermostat_port=args.thermostat_port,
+            log_path=DEMO_DIR / "services.log",
+        )
+        processes.callback(service_process.stop, 10)
+        print(
+            f"develop: starting the simulator on 127.0.0.1:{args.simulator_port}",
+            flush=True,
+        )
+        stack = processes.enter_context(
+            running_stack(
+                python=sys.executable,
+                hass=venv_bin / "hass",
+                config_dir=DEMO_DIR / "config",
+                http_host=args.listen,
+                http_port=args.port,
+                simulator_port=args.simulator_port,
+                domains=DEMO_CONFIG_DOMAINS,
+                log_dir=DEMO_DIR,
+                simulator_args=DEMO_SIMULATOR_ARGS,
+            )
+        )
         print(
             f"develop: starting Home Assistant (config {DEMO_DIR.relative_to(REPO_ROOT)}/config)",
             flush=True,
@@ -298,19 +375,23 @@ def _run(args: argparse.Namespace) -> None:
             )
         _complete_core_config(stack)
         snapshot = wait_for_live_values(stack.api, METER.name, stack.home_assistant)
+        power = f"sensor.{slugify(METER.name)}_power"
+        for line in set_up_companions(stack.api, services, "127.0.0.1", power):
+            print(f"develop: {line}", flush=True)
+        print(f"develop: dashboard {_set_up_dashboard(stack)}", flush=True)
         area_id = _meter_area(stack)
         energy = _configure_energy_dashboard(stack, snapshot)
         print(
             _banner(args, snapshot, energy, area_id, time.monotonic() - started),
             flush=True,
         )
-        _watch(stack)
+        _watch(stack, service_process)
 
 
-def _watch(stack: Stack) -> None:
-    """Return when either process ends on its own (Ctrl-C raises KeyboardInterrupt)."""
+def _watch(stack: Stack, services: ManagedProcess) -> None:
+    """Return when any process ends on its own (Ctrl-C raises KeyboardInterrupt)."""
     while True:
-        for process in (stack.home_assistant, stack.simulator):
+        for process in (stack.home_assistant, stack.simulator, services):
             process.check_running()
         time.sleep(1)
 

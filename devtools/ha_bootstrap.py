@@ -434,6 +434,15 @@ def create_owner(api: HomeAssistantApi, account: Account) -> str:
 
 def log_in(api: HomeAssistantApi, account: Account) -> str:
     """Log in with username and password through the login flow; return an access token."""
+    return _exchange_auth_code(api, login_code(api, account))
+
+
+def login_code(api: HomeAssistantApi, account: Account) -> str:
+    """Run the login flow with username and password; return the authorization code.
+
+    The code is what the login page hands to the frontend, which exchanges it for
+    tokens itself (`screenshot` opens the frontend with one).
+    """
     flow = api.request(
         "POST",
         "/auth/login_flow",
@@ -455,7 +464,8 @@ def log_in(api: HomeAssistantApi, account: Account) -> str:
     if result.get("type") != "create_entry":
         msg = f"logging in as {account.username!r} failed: {result.get('errors')}"
         raise BootstrapError(msg)
-    return _exchange_auth_code(api, result["result"])
+    code: str = result["result"]
+    return code
 
 
 def _exchange_auth_code(api: HomeAssistantApi, code: str) -> str:

@@ -5,6 +5,10 @@
 Meant for the demo (Home Assistant pointed at it), manual testing and soak
 runs (`--speed 60` runs an hour a minute). One line on stdout says where it
 listens, flushed at once, so a script can wait for it before connecting.
+
+`--fault-rate 0.05 --faults spike,zero,nan,swap,silence` makes every meter
+corrupt 5 % of its reads, each time by one of the kinds listed (see
+`simulator.faults`); the counts are printed when it stops.
 """
 
 import argparse
@@ -24,6 +28,7 @@ from custom_components.energy_meters.meterlib.profiles import (
 )
 
 from .clock import WallClock
+from .faults import DEFAULT_LATE_DELAY_S, Fault, parse_faults
 from .household import Household
 from .meter import SimulatedMeter
 from .server import ModbusSimulator
@@ -83,8 +88,67 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="hour of day the simulation starts at (default: the local time now)",
     )
+    parser.add_argument(
+        "--fault-rate",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="share of reads each meter corrupts, 0..1 (default: 0, none)",
+    )
+    parser.add_argument(
+        "--faults",
+        default="all",
+        metavar="KINDS",
+        help="comma-separated fault kinds to draw from: "
+        + ", ".join(kind.value for kind in Fault)
+        + " (default: all but replace)",
+    )
+    parser.add_argument(
+        "--fault-seed",
+        type=int,
+        default=None,
+        help="seed of the first meter's faults, the next get seed+1, … (default: --seed)",
+    )
+    parser.add_argument(
+        "--late-delay",
+        type=float,
+        default=DEFAULT_LATE_DELAY_S,
+        metavar="S",
+        help=f"seconds a late answer comes after its request (default: {DEFAULT_LATE_DELAY_S})",
+    )
     parser.add_argument("--log-level", default="WARNING", help="Python logging level")
     return parser
+
+
+def _add_faults(
+    meters: list[SimulatedMeter],
+    args: argparse.Namespace,
+    parser: argparse.ArgumentParser,
+) -> None:
+    """Make every meter corrupt `--fault-rate` of its reads, each on its own seed."""
+    if not 0.0 <= args.fault_rate <= 1.0:
+        parser.error("--fault-rate must be between 0 and 1")
+    if args.late_delay <= 0:
+        parser.error("--late-delay must be positive")
+    try:
+        kinds = parse_faults(args.faults)
+    except ValueError as err:
+        parser.error(f"--faults: {err}")
+    seed = args.seed if args.fault_seed is None else args.fault_seed
+    for index, meter in enumerate(meters):
+        meter.faults.late_delay_s = args.late_delay
+        if args.fault_rate > 0:
+            meter.faults.randomize(args.fault_rate, kinds, seed=seed + index)
+
+
+def _fault_summary(meters: Sequence[SimulatedMeter]) -> str:
+    """One line: how many faults of each kind the meters made."""
+    total: dict[str, int] = {}
+    for meter in meters:
+        for kind, count in meter.faults.injected.items():
+            total[kind.value] = total.get(kind.value, 0) + count
+    made = ", ".join(f"{kind} {total[kind]}" for kind in sorted(total)) or "none"
+    return f"Faults injected: {made}"
 
 
 def _available_profiles(directories: Sequence[Path]) -> Mapping[str, Profile]:
@@ -129,6 +193,7 @@ def _meters(
             meters.append(SimulatedMeter(profiles[name], unit, household))
         except ValueError as err:
             parser.error(str(err))
+    _add_faults(meters, args, parser)
     return meters
 
 
@@ -145,9 +210,15 @@ async def _serve(simulator: ModbusSimulator) -> None:
             f"({simulator.framing}), units {units}",
             flush=True,
         )
+        faulty = [meter.faults for meter in simulator.meters if meter.faults.rate > 0]
+        if faulty:
+            kinds = ", ".join(sorted(kind.value for kind in faulty[0].kinds))
+            print(f"Corrupting {faulty[0].rate:.2%} of reads with: {kinds}", flush=True)
         await stop.wait()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.remove_signal_handler(signum)
+    if any(meter.faults.rate > 0 for meter in simulator.meters):
+        print(_fault_summary(simulator.meters), flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

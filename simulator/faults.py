@@ -30,8 +30,10 @@ Two ways to ask, on `SimulatedMeter.faults`:
   three reads, `count=None` every read until `clear()`;
 - probabilistic, for soak runs and the command line: `randomize(rate, kinds,
   seed)` corrupts each read with probability `rate`, by a kind drawn at random
-  from those that can apply to that read, on a seeded generator so a run can
-  be repeated exactly.
+  from `kinds`, on a seeded generator so a run can be repeated exactly. Every
+  kind comes equally often: one that cannot apply to the read at hand (a
+  counter fault on a read of voltages) is carried over to the next read it
+  can apply to. Link faults are only drawn where the server can show them.
 
 Every fault made is counted (`injected`) and logged (`log`) with the true and
 the corrupted value, so a test or a soak run can tell what Home Assistant
@@ -54,6 +56,9 @@ from custom_components.energy_meters.meterlib.model import Quantity, RegisterSpe
 from .register_map import encode_value
 
 _LOG_SIZE = 10_000
+# A carried-over fault that has found no read to apply to in this many reads
+# never will (a spike on a meter that serves only counters): it is dropped.
+_CARRY_LIMIT = 8
 DEFAULT_LATE_DELAY_S = 5.0  # the integration's default timeout is 3 s
 
 
@@ -206,9 +211,12 @@ class FaultInjector:
         self.replacement_start_kwh = 0.0
         self.counter_offsets: dict[Quantity, float] = {}
         self.injected: Counter[Fault] = Counter()
+        self.reads = 0  # reads answered (or not) so far, to put `injected` in scale
         self.log: deque[FaultRecord] = deque(maxlen=_LOG_SIZE)
         self._random = random.Random(seed)
         self._orders: list[_Order] = []
+        self._carried: Fault | None = None
+        self._carried_for = 0
 
     # --- what tests and the command line ask for ---------------------------
 
@@ -251,6 +259,7 @@ class FaultInjector:
     def clear(self) -> None:
         """Answer correctly again; a replaced meter stays replaced."""
         self._orders.clear()
+        self._carried = None
         self.rate = 0.0
 
     @property
@@ -286,6 +295,7 @@ class FaultInjector:
         would serve for them. A link fault is written into the request's
         ticket; a replacement takes effect at once (`counter_offsets`).
         """
+        self.reads += 1
         link = current_link_ticket() is not None
         decision = self._ordered(specs, current, link) or self._random_draw(
             specs, current, link
@@ -356,15 +366,19 @@ class FaultInjector:
         current: Mapping[Quantity, float],
         link: bool,
     ) -> Decision | None:
-        """A fault with probability `rate`, of a kind this read allows."""
-        if self.rate <= 0.0 or self._random.random() >= self.rate:
-            return None
-        candidates = [
-            decision
-            for kind in sorted(self.kinds)
-            if (decision := self._decide(kind, None, specs, current, link))
-        ]
-        return self._random.choice(candidates) if candidates else None
+        """A fault with probability `rate`, or the one carried over, if it applies."""
+        if self._carried is None:
+            if self.rate <= 0.0 or self._random.random() >= self.rate:
+                return None
+            kinds = sorted(k for k in self.kinds if link or k not in LINK_FAULTS)
+            if not kinds:
+                return None
+            self._carried, self._carried_for = self._random.choice(kinds), 0
+        decision = self._decide(self._carried, None, specs, current, link)
+        self._carried_for += 1
+        if decision is not None or self._carried_for >= _CARRY_LIMIT:
+            self._carried = None
+        return decision
 
     def _decide(
         self,
@@ -392,7 +406,7 @@ class FaultInjector:
             return None
         return Decision(fault, self._random.choice(targets))
 
-    def _applies(
+    def _applies(  # noqa: PLR0911 (one answer per kind of fault)
         self, fault: Fault, spec: RegisterSpec, current: Mapping[Quantity, float]
     ) -> bool:
         """Whether a random `fault` would change what this value reads."""
@@ -415,7 +429,9 @@ class FaultInjector:
             case _:  # pragma: no cover - only value faults get here
                 return False
 
-    def _corrupt_words(self, fault: Fault, spec: RegisterSpec, value: float) -> list[int]:
+    def _corrupt_words(  # noqa: PLR0911 (one answer per kind of fault)
+        self, fault: Fault, spec: RegisterSpec, value: float
+    ) -> list[int]:
         """The registers of `value` after `fault`."""
         draw = self._random.uniform
         match fault:

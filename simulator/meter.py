@@ -36,7 +36,7 @@ from custom_components.energy_meters.meterlib.model import (
     RegisterSpec,
 )
 
-from .faults import Decision, Fault, FaultInjector
+from .faults import Fault, FaultInjector
 from .household import Household
 from .register_map import Cluster, clusters, encode_value, memory_spans
 
@@ -222,12 +222,24 @@ class SimulatedMeter:
         carried = [s for s in carried if s.end <= address + count]
         decision = self.faults.draw(function_code, address, count, carried, current)
         fault = decision.fault if decision else None
-        self.requests.append(ReadRecord(function_code, address, count, False, fault))
+        self.requests.append(
+            ReadRecord(function_code, address, count, refused=False, fault=fault)
+        )
         if fault is Fault.EXCEPTION:
             return ExcCodes.DEVICE_FAILURE
-        if fault is Fault.REPLACE:
-            current = self.current_values()
-        self._fill(cluster, start_address, (address, count), registers, current, decision)
+        self._fill(cluster, start_address, address, count, registers)
+        if decision is not None and decision.spec is not None:
+            # A value fault: the words of the one value it hits, replaced.
+            spec = decision.spec
+            words = self.faults.corrupt(
+                decision,
+                function_code,
+                address,
+                count,
+                current.get(spec.quantity, math.nan),
+            )
+            offset = spec.address - start_address
+            registers[offset : offset + spec.count] = words
         return None
 
     def _cluster_for(
@@ -243,30 +255,21 @@ class SimulatedMeter:
         self,
         cluster: Cluster,
         block_start: int,
-        read: tuple[int, int],
+        address: int,
+        count: int,
         registers: list[int],
-        current: Mapping[Quantity, float],
-        decision: Decision | None,
     ) -> None:
-        """Write zeros, then every value the read touches, into the block.
-
-        A value fault replaces the words of the one value it hits.
-        """
-        address, count = read
+        """Write zeros, then every value the read touches, into the block."""
         first = address - block_start
         registers[first : first + count] = [0] * count
+        current = self.current_values()
         for spec in cluster.specs:
             if spec.end <= address or spec.address >= address + count:
                 continue
             words = self._encode(spec, current)
-            self._served[spec.quantity] = decode(spec, words)
-            if decision is not None and decision.spec is spec:
-                true_value = current.get(spec.quantity, math.nan)
-                words = self.faults.corrupt(
-                    decision, int(cluster.function), address, count, true_value
-                )
             offset = spec.address - block_start
             registers[offset : offset + spec.count] = words
+            self._served[spec.quantity] = decode(spec, words)
 
     @staticmethod
     def _encode(spec: RegisterSpec, current: Mapping[Quantity, float]) -> list[int]:

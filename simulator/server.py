@@ -14,6 +14,10 @@ simulator devices: its `SimCore` raises `KeyError` for an unknown id, which
 the request handler turns into exception 4 plus an error log, and
 `ignore_missing_devices` only reacts to `NoSuchIdException`. `_Bus` raises
 that exception, and the server flag then picks silence or 0x0B.
+
+Each connection lets the meters' link faults (`simulator.faults`: silence,
+late answers, dropped connections) decide how it answers; see
+`simulator.link`.
 """
 
 import asyncio
@@ -29,6 +33,7 @@ from pymodbus.server.base import ModbusBaseServer
 from pymodbus.simulator import SimDevice
 from pymodbus.simulator.simcore import SimCore
 
+from .link import FaultAwareTcpServer
 from .meter import SimulatedMeter
 from .rs485 import Rs485Line
 
@@ -137,7 +142,7 @@ class ModbusSimulator:
         if self._server is not None:
             return self.port
         devices: list[SimDevice] = [meter.device() for meter in self.meters]
-        server = ModbusTcpServer(
+        server = FaultAwareTcpServer(
             devices,
             framer=_FRAMERS[self.framing],
             address=(self.host, self.port),

@@ -95,3 +95,25 @@ def test_state_survives_a_restart() -> None:
     # A garbage first reading after restart is not taken as the new truth.
     again = MonotonicCounter.from_dict(RULE, restored.as_dict())
     assert again.update(0.0, 3700)[0] == 510.5
+
+
+def test_isolated_zero_is_held_however_small_the_step() -> None:
+    """46 W, a lone 0 (or a denormal from swapped words), 46 W: the dip never shows.
+
+    A real switch-off still shows, one poll late; so does a start from 0.
+    """
+    rule = SpikeRule(-50_000, 50_000, absolute_step=500, zero_band=1.0)
+    assert feed(SpikeFilter(rule), [46, 0, 46, 2.4e-41, 47]) == [46, 46, 46, 46, 47]
+    assert feed(SpikeFilter(rule), [46, 0, 0, 0]) == [46, 46, 0, 0]
+    assert feed(SpikeFilter(rule), [0, 40, 41]) == [0, 0, 41]
+
+
+def test_change_of_sign_is_held_however_small_the_step() -> None:
+    """9 mA, then -44 mA from swapped words, then 9 mA: the minus never shows.
+
+    Power that really turns to export (a PV system) shows one poll late.
+    """
+    current = SpikeRule(-200, 200, absolute_step=3, zero_band=0.005)
+    assert feed(SpikeFilter(current), [0.009, -0.044, 0.009]) == [0.009] * 3
+    power = SpikeRule(-50_000, 50_000, absolute_step=500, zero_band=1.0)
+    assert feed(SpikeFilter(power), [120, -80, -85]) == [120, 120, -85]

@@ -246,7 +246,7 @@ async def test_reconfigure_site_changes_capacity(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"capacity_kw": 8}
     )
-    assert result["reason"] == "reconfigure_successful"
+    assert result["reason"] == "site_reconfigured"
     await hass.async_block_till_done()
     assert site.options == {"capacity_kw": 8.0}
     assert _value(hass, AVAILABLE) == pytest.approx(4.3, abs=0.001)

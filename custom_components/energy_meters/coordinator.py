@@ -45,6 +45,7 @@ from .meterlib.model import Profile, Quantity
 from .meterlib.reader import MeterReader, MeterReading
 from .meterlib.transport import (
     Framing,
+    GatewayUnreachableError,
     ModbusTransport,
     NoResponseError,
     TransportError,
@@ -145,6 +146,9 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
             subentry_id: MeterStatus() for subentry_id in self.readers
         }
         self.counter_store = CounterStore(hass, entry.entry_id)
+        # Polls left to skip before trying to reconnect to a gateway that is
+        # gone (see `_back_off_from_gone_gateway`).
+        self._reconnect_skips = 0
 
     @override
     async def _async_setup(self) -> None:
@@ -158,6 +162,14 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
         """Read each meter in turn; one silent meter does not fail the others."""
         answered = 0
         errors: list[str] = []
+        gateway_down: TransportError | None = None
+        may_connect = not self._reconnect_skips
+        if not may_connect:
+            self._reconnect_skips -= 1
+            gateway_down = GatewayUnreachableError(
+                f"cannot connect to {self.transport.endpoint}; "
+                "trying again at the next poll"
+            )
         for subentry_id, reader in self.readers.items():
             status = self.statuses[subentry_id]
             if status.polls_to_skip:
@@ -165,14 +177,24 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
                 # timeout on every poll.
                 status.polls_to_skip -= 1
                 continue
+            if gateway_down is not None:
+                # The gateway itself is gone: asking each meter would only
+                # repeat the failed connection attempt, timeout and all.
+                errors.append(str(gateway_down))
+                self._record_failure(subentry_id, status, gateway_down)
+                continue
             try:
                 reading = await reader.read()
             except TransportError as err:
                 errors.append(str(err))
                 self._record_failure(subentry_id, status, err)
+                if self.transport.connect_failures:
+                    gateway_down = err
                 continue
             answered += 1
             self._record_success(subentry_id, status, reading)
+        if may_connect:
+            self._back_off_from_gone_gateway()
         if self.readers and not answered and self.data is None:
             # Nothing answered on the first poll: let setup retry with backoff
             # rather than create entities with nothing to show.
@@ -183,6 +205,17 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
             )
         self.counter_store.async_schedule_save(self._counters_state)
         return dict(self.statuses)
+
+    def _back_off_from_gone_gateway(self) -> None:
+        """After a poll that could connect: skip the next one if the gateway is gone.
+
+        The first failed connection attempts are repeated on every poll (a
+        gateway that reboots is back within seconds); after that, every
+        other poll. Never more: the gateway must be in use again within two
+        polls of its return, and one connection attempt per poll is cheap.
+        """
+        if self.transport.connect_failures >= FAILED_POLLS_BEFORE_UNAVAILABLE:
+            self._reconnect_skips = 1
 
     def _counters_state(self) -> dict[str, dict[str, dict[str, Any]]]:
         """Every meter's counter state, for the store."""
@@ -197,6 +230,9 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
         """Filter and keep the reading; log once when a lost meter is back."""
         if status.consecutive_failures >= FAILED_POLLS_BEFORE_UNAVAILABLE:
             _LOGGER.info("%s: meter %s is answering again", self.name, subentry_id)
+            # Its last power, voltage, … are minutes old: held against them,
+            # a real change would bring the stale value back on screen.
+            self.qualities[subentry_id].forget_instantaneous()
         filtered = self.qualities[subentry_id].apply(
             reading.values, dt_util.utcnow().timestamp()
         )

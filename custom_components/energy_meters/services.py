@@ -77,8 +77,10 @@ READ_REGISTERS_SCHEMA: Final = vol.Schema(
         vol.Optional(ATTR_DATA_TYPE, default=DataType.UINT16.value): vol.In(
             [data_type.value for data_type in DataType]
         ),
-        vol.Optional(ATTR_BYTE_ORDER, default=ByteOrder.ABCD.value): vol.In(
-            [order.value for order in ByteOrder]
+        # Lower case on the way in: translated option keys must be lower case,
+        # and a user writing "CDAB" in YAML means the same.
+        vol.Optional(ATTR_BYTE_ORDER, default="abcd"): vol.All(
+            cv.string, vol.Lower, vol.In([order.value.lower() for order in ByteOrder])
         ),
     }
 )
@@ -198,7 +200,7 @@ async def _async_read_registers(call: ServiceCall) -> ServiceResponse:
     coordinator, unit_id = _resolve_target(call.hass, call)
     function = _FUNCTIONS[call.data[ATTR_FUNCTION]]
     data_type = DataType(call.data[ATTR_DATA_TYPE])
-    byte_order = ByteOrder(call.data[ATTR_BYTE_ORDER])
+    byte_order = ByteOrder(call.data[ATTR_BYTE_ORDER].upper())
     address = int(call.data[ATTR_ADDRESS])
     count = int(call.data.get(ATTR_COUNT, data_type.register_count))
     _check_block(address, count, data_type)

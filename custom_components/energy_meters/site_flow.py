@@ -81,7 +81,7 @@ class SiteConfigFlow(ConfigFlow):
         entry = self._get_reconfigure_entry()
         if user_input is not None:
             return self.async_update_reload_and_abort(
-                entry, options=_capacity(user_input)
+                entry, options=_capacity(user_input), reason="site_reconfigured"
             )
         return self.async_show_form(
             step_id="reconfigure_site",

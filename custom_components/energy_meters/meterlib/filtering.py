@@ -37,25 +37,40 @@ class QualitySettings:
         """Physical bounds and jump tolerance for an instantaneous quantity."""
         n = self.confirmations
         value = quantity.value
+        # Zero bands, what counts as "reads 0": 1 W (the old exporter's
+        # threshold), the 5 mA that draws at 230 V, 1 V, a power factor of 0.01.
         if value.startswith(_POWER_PREFIXES):
             limit = self.max_power_w
+            step = max(500.0, limit / 100)
             return SpikeRule(
-                -limit, limit, absolute_step=max(500.0, limit / 100), confirmations=n
+                -limit, limit, absolute_step=step, confirmations=n, zero_band=1.0
             )
         if value.startswith("voltage"):
             return SpikeRule(
-                0.0, 500.0, absolute_step=30.0, relative_step=0.1, confirmations=n
+                0.0,
+                500.0,
+                absolute_step=30.0,
+                relative_step=0.1,
+                confirmations=n,
+                zero_band=1.0,
             )
         if value.startswith("current"):
             limit = self.max_power_w / NOMINAL_VOLTAGE
-            return SpikeRule(-limit, limit, absolute_step=3.0, confirmations=n)
+            return SpikeRule(
+                -limit, limit, absolute_step=3.0, confirmations=n, zero_band=0.005
+            )
         if value == "frequency":
             return SpikeRule(
                 45.0, 65.0, absolute_step=0.5, relative_step=0.0, confirmations=n
             )
         if value.startswith("power_factor"):
             return SpikeRule(
-                -1.0, 1.0, absolute_step=0.3, relative_step=0.0, confirmations=n
+                -1.0,
+                1.0,
+                absolute_step=0.3,
+                relative_step=0.0,
+                confirmations=n,
+                zero_band=0.01,
             )
         msg = f"no spike rule for {quantity}"
         raise ValueError(msg)
@@ -110,6 +125,17 @@ class MeterQuality:
         held = self._held() - held_before
         self.held_back_total += held
         return FilteredReading(values=published, events=events, held_back=held)
+
+    def forget_instantaneous(self) -> None:
+        """Start the spike filters afresh, as after a restart.
+
+        For a meter that was unavailable: its last published values are as
+        old as the outage, so the next plausible reading is taken as it is.
+        Counters keep their state: they must never go back.
+        """
+        for spike in self.spikes.values():
+            spike.published = None
+            spike.pending.clear()
 
     def _held(self) -> int:
         """Readings held back or dropped so far, by every filter."""

@@ -22,7 +22,12 @@ class SpikeRule:
     A reading outside [minimum, maximum] is impossible and dropped outright.
     A reading that differs from the published value by more than
     max(absolute_step, relative_step * |published|) is a jump, held back until
-    `confirmations` consecutive readings agree with each other.
+    `confirmations` consecutive readings agree with each other. So is a
+    reading inside the zero band (|value| <= zero_band) after one outside it,
+    and the other way round, and a change of sign, however small the step:
+    an isolated zero, or words swapped into a denormal or a small negative
+    number, is the classic glitch, and 46 W shown as 0 W for one poll is as
+    wrong as a 40 kW spike.
     """
 
     minimum: float
@@ -30,6 +35,7 @@ class SpikeRule:
     absolute_step: float
     relative_step: float = 0.5
     confirmations: int = 2
+    zero_band: float = 0.0
 
     def plausible(self, value: float) -> bool:
         """Whether a value can physically be true."""
@@ -37,6 +43,11 @@ class SpikeRule:
 
     def close(self, first: float, second: float) -> bool:
         """Whether two readings agree, within the jump tolerance."""
+        first_zero = abs(first) <= self.zero_band
+        if first_zero != (abs(second) <= self.zero_band):
+            return False
+        if not first_zero and (first < 0) != (second < 0):
+            return False
         tolerance = max(self.absolute_step, self.relative_step * abs(first))
         return abs(second - first) <= tolerance
 

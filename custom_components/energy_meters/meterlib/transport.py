@@ -99,6 +99,9 @@ class ModbusTransport:
         self.timeout = timeout
         self._lock = asyncio.Lock()
         self._client: ModbusBaseClient | None = None
+        # Failed connection attempts in a row: while > 0 the gateway itself
+        # is gone, and the poller stops asking its other meters.
+        self.connect_failures = 0
 
     @property
     def endpoint(self) -> str:
@@ -144,7 +147,9 @@ class ModbusTransport:
         if not connected:
             self._client.close()
             self._client = None
+            self.connect_failures += 1
             raise GatewayUnreachableError(self._connect_failure())
+        self.connect_failures = 0
         return self._client
 
     async def check_connection(self) -> None:
@@ -169,23 +174,34 @@ class ModbusTransport:
                 self._drop()
                 raise GatewayUnreachableError(str(err)) from err
             except ModbusException as err:
-                # No answer in time. On RTU framing a late answer could be
-                # taken for the reply to the next request: start afresh.
-                if self.framing is not Framing.TCP or not client.connected:
+                # No answer in time. In RTU framing nothing but the unit id
+                # ties an answer to its request (pymodbus checks no more), so
+                # a late answer would be taken for the answer to the next
+                # request: start afresh on a new connection, and the late
+                # bytes die with the old one. A connection that closed while
+                # waiting is the gateway's doing, not the meter's.
+                lost = not client.connected
+                if lost or self.framing is not Framing.TCP:
                     self._drop()
+                if lost:
+                    msg = f"connection to {self.endpoint} lost"
+                    raise GatewayUnreachableError(msg) from err
                 msg = f"unit {unit_id} did not answer: {err}"
                 raise NoResponseError(msg) from err
+            mismatch = _mismatch(response, function, count, unit_id)
+            if mismatch is not None:
+                # Not the answer to this request: a stale one or a garbled
+                # stream, and whatever follows it in the pipe is suspect too.
+                self._drop()
+                msg = f"unit {unit_id}: {mismatch}"
+                raise NoResponseError(msg)
         if isinstance(response, ExceptionResponse) or response.isError():
             code = int(getattr(response, "exception_code", 0))
             if code == GATEWAY_TARGET_FAILED:
                 msg = f"gateway reports no answer from unit {unit_id}"
                 raise NoResponseError(msg)
             raise ModbusExceptionError(code, int(function), address, count)
-        registers: list[int] = list(response.registers)
-        if len(registers) != count:
-            msg = f"asked for {count} registers, got {len(registers)}"
-            raise NoResponseError(msg)
-        return registers
+        return list(response.registers)
 
     def _drop(self) -> None:
         """Forget the current connection so the next read reconnects."""
@@ -197,6 +213,25 @@ class ModbusTransport:
         """Close the connection (waits for a read in progress)."""
         async with self._lock:
             self._drop()
+
+
+def _mismatch(
+    response: Any, function: FunctionCode, count: int, unit_id: int
+) -> str | None:
+    """Why `response` cannot be the answer to this read, or None if it can be.
+
+    Unit, function code (an exception answer carries it with 0x80 added) and
+    register count are all an answer says about its request; pymodbus checks
+    only the unit (and, in Modbus TCP, the transaction id).
+    """
+    if response.dev_id != unit_id:
+        return f"answer from unit {response.dev_id}"
+    answered = int(response.function_code) & 0x7F
+    if answered != int(function):
+        return f"answer to function {answered}, asked function {int(function)}"
+    if not response.isError() and len(response.registers) != count:
+        return f"asked for {count} registers, got {len(response.registers)}"
+    return None
 
 
 class SerialTransport(ModbusTransport):
