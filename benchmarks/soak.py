@@ -243,7 +243,7 @@ class Soak:
         """The meter's enabled sensors, by quantity."""
         from homeassistant.helpers import entity_registry as er  # noqa: PLC0415
 
-        from custom_components.energy_meters.sensor import (  # noqa: PLC0415
+        from custom_components.energy_meters.meter_descriptions import (  # noqa: PLC0415
             DESCRIPTIONS,
         )
 

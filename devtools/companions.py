@@ -54,15 +54,23 @@ def start_companion_services(
     heatpump_port: int,
     thermostat_port: int,
     log_path: Path,
+    http_meter_port: int | None = None,
     timeout: float = 30.0,
 ) -> ManagedProcess:
-    """Start both fakes (live: the heat pump cycles, the room warms and cools)."""
+    """Start both fakes (live: the heat pump cycles, the room warms and cools).
+
+    With `http_meter_port`, the same process serves a simulated HTTP meter.
+    """
     argv = [str(python), "-m", "simulator.services", "--host", host]
     argv += ["--heatpump-port", str(heatpump_port)]
     argv += ["--thermostat-port", str(thermostat_port)]
+    ports = [heatpump_port, thermostat_port]
+    if http_meter_port is not None:
+        argv += ["--http-meter-port", str(http_meter_port)]
+        ports.append(http_meter_port)
     process = ManagedProcess("companion services", argv, log_path, REPO_ROOT).start()
     try:
-        for port in (heatpump_port, thermostat_port):
+        for port in ports:
             wait_for_port(host, port, process, timeout)
     except BaseException:
         process.stop()
@@ -88,6 +96,37 @@ def add_companion_service(
         return None
     if result.get("type") != "create_entry":
         msg = f"config flow for {kind}: expected create_entry, got {result}"
+        raise FlowError(msg)
+    entry: dict[str, Any] = result["result"]
+    return entry
+
+
+def add_http_meter(
+    api: HomeAssistantApi, url: str, name: str, role: str
+) -> dict[str, Any] | None:
+    """Add an HTTP meter through the config flow; None if it is configured already."""
+    result = api.post(_FLOW_PATH, {"handler": DOMAIN, "show_advanced_options": False})
+    step = f"{_FLOW_PATH}/{result['flow_id']}"
+    api.post(step, {"next_step_id": "http_meter"})
+    result = api.post(
+        step,
+        {
+            "name": name,
+            "role": role,
+            "url": url,
+            "method": "GET",
+            "verify_ssl": True,
+            "scan_interval": 10,
+            "power_unit": "W",
+            "energy_unit": "kWh",
+        },
+    )
+    if result.get("type") == "abort" and "already_configured" in str(
+        result.get("reason")
+    ):
+        return None
+    if result.get("type") != "create_entry":
+        msg = f"config flow for the HTTP meter: expected create_entry, got {result}"
         raise FlowError(msg)
     entry: dict[str, Any] = result["result"]
     return entry

@@ -28,6 +28,7 @@ from devtools.companions import (
     KIND_HEAT_PUMP,
     KIND_THERMOSTAT,
     CompanionService,
+    add_http_meter,
     set_up_companions,
     start_companion_services,
 )
@@ -59,6 +60,8 @@ METER = Meter(name="Heat pump meter", unit_id=1, profile="wago_879_30xx")
 # climate.thermostat).
 HEAT_PUMP_NAME = "Heat pump"
 THERMOSTAT_NAME = "Thermostat"
+# A meter that is not on Modbus: the simulated HTTP meter of a second building.
+HTTP_METER_NAME = "Workshop meter"
 
 
 def _parse_args() -> argparse.Namespace:
@@ -94,6 +97,12 @@ def _parse_args() -> argparse.Namespace:
         help="the fake thermostat service's HTTP port",
     )
     parser.add_argument(
+        "--http-meter-port",
+        type=int,
+        default=8003,
+        help="the simulated HTTP meter's port",
+    )
+    parser.add_argument(
         "--reset",
         action="store_true",
         help=f"delete {DEMO_DIR.relative_to(REPO_ROOT)}/ first (account, entries, history)",
@@ -126,6 +135,7 @@ def _check_ports_free(args: argparse.Namespace) -> None:
             ("127.0.0.1", args.simulator_port),
             ("127.0.0.1", args.heatpump_port),
             ("127.0.0.1", args.thermostat_port),
+            ("127.0.0.1", args.http_meter_port),
         )
         if port_is_open(host, port)
     ]
@@ -133,7 +143,8 @@ def _check_ports_free(args: argparse.Namespace) -> None:
         sys.exit(
             f"develop: something already listens on {', '.join(busy)} "
             "(another demo or Home Assistant?); stop it or choose other ports "
-            "(--port, --simulator-port, --heatpump-port, --thermostat-port)"
+            "(--port, --simulator-port, --heatpump-port, --thermostat-port, "
+            "--http-meter-port)"
         )
 
 
@@ -299,6 +310,10 @@ def _banner(
             f"  services:    heat pump http://127.0.0.1:{args.heatpump_port},"
             f" thermostat http://127.0.0.1:{args.thermostat_port}"
         ),
+        (
+            f"  HTTP meter:  {HTTP_METER_NAME}"
+            f" http://127.0.0.1:{args.http_meter_port}/meter"
+        ),
         f"  energy dashboard: {energy}",
         "  readings now:",
         snapshot.describe(),
@@ -327,8 +342,9 @@ def _run(args: argparse.Namespace) -> None:
     with ExitStack() as processes:
         # Entered first, stopped last: Home Assistant holds connections to them.
         print(
-            f"develop: starting the heat-pump and thermostat services on 127.0.0.1:"
-            f"{args.heatpump_port} and :{args.thermostat_port}",
+            f"develop: starting the heat-pump and thermostat services and the HTTP "
+            f"meter on 127.0.0.1:{args.heatpump_port}, :{args.thermostat_port} and "
+            f":{args.http_meter_port}",
             flush=True,
         )
         service_process = start_companion_services(
@@ -337,6 +353,7 @@ def _run(args: argparse.Namespace) -> None:
             heatpump_port=args.heatpump_port,
             thermostat_port=args.thermostat_port,
             log_path=DEMO_DIR / "services.log",
+            http_meter_port=args.http_meter_port,
         )
         processes.callback(service_process.stop, 10)
         print(
@@ -378,6 +395,9 @@ def _run(args: argparse.Namespace) -> None:
         power = f"sensor.{slugify(METER.name)}_power"
         for line in set_up_companions(stack.api, services, "127.0.0.1", power):
             print(f"develop: {line}", flush=True)
+        http_url = f"http://127.0.0.1:{args.http_meter_port}/meter"
+        if add_http_meter(stack.api, http_url, HTTP_METER_NAME, "building"):
+            print(f"develop: added {HTTP_METER_NAME} ({http_url})", flush=True)
         print(f"develop: dashboard {_set_up_dashboard(stack)}", flush=True)
         area_id = _meter_area(stack)
         energy = _configure_energy_dashboard(stack, snapshot)

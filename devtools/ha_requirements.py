@@ -49,9 +49,12 @@ def domains_to_set_up(configured: Iterable[str]) -> set[str]:
     )
     integration = INTEGRATION_DIR / "manifest.json"
     if integration.is_file():
-        domains |= set(
-            _strings(json.loads(integration.read_text()).get("dependencies"))
-        )
+        manifest = json.loads(integration.read_text())
+        # Home Assistant also installs the requirements of an integration's
+        # after_dependencies (MQTT's client library, for the MQTT meter) before
+        # it sets the integration up, whether they are configured or not.
+        domains |= set(_strings(manifest.get("dependencies")))
+        domains |= set(_strings(manifest.get("after_dependencies")))
     return domains
 
 
@@ -59,7 +62,8 @@ def requirements(configured: Iterable[str]) -> list[str]:
     """Requirements of the domains and of all their dependencies, recursively.
 
     Home Assistant resolves `dependencies` the same way before it sets anything up;
-    `after_dependencies` only order the setup and load nothing by themselves.
+    the `after_dependencies` of Home Assistant's own integrations only order the
+    setup, but a custom integration's get their requirements installed too.
     """
     pending = sorted(domains_to_set_up(configured))
     seen: set[str] = set()

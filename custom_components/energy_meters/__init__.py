@@ -5,7 +5,8 @@ a config subentry. Setting up the entry starts the gateway's coordinator and
 its sensors; any change to the entry or its subentries reloads it, so the read
 plans always match the configured meters. Entries of the companion services
 (heat-pump controller, thermostat) say so in their data's "kind" and are set
-up by `companion`.
+up by `companion`; so do the Site (`site`) and the meters that are entries of
+their own: MQTT and HTTP meters and guarded sensors (`standalone`).
 """
 
 from typing import cast
@@ -32,6 +33,11 @@ from .site import (
     async_unload_site_entry,
     is_site,
 )
+from .standalone import StandaloneConfigEntry, is_standalone
+from .standalone_setup import (
+    async_setup_standalone_entry,
+    async_unload_standalone_entry,
+)
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
 
@@ -53,6 +59,10 @@ async def async_setup_entry(
         return await async_setup_companion_entry(hass, entry)
     if is_site(entry):  # sums every gateway's meters: see site.py
         return await async_setup_site_entry(hass, cast("SiteConfigEntry", entry))
+    if is_standalone(entry):  # an MQTT or HTTP meter, a guarded sensor
+        return await async_setup_standalone_entry(
+            hass, cast("StandaloneConfigEntry", entry)
+        )
     profiles = await async_load_profiles(hass)
     gateway = dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id,
@@ -82,6 +92,10 @@ async def async_unload_entry(
         return await async_unload_companion_entry(hass, entry)
     if is_site(entry):
         return await async_unload_site_entry(hass, cast("SiteConfigEntry", entry))
+    if is_standalone(entry):
+        return await async_unload_standalone_entry(
+            hass, cast("StandaloneConfigEntry", entry)
+        )
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
         await entry.runtime_data.transport.close()

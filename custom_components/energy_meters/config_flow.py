@@ -21,7 +21,6 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_DEVICE, CONF_HOST, CONF_NAME, CONF_PORT
 from homeassistant.core import callback
-from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
@@ -68,6 +67,7 @@ from .meterlib.transport import (
     NoResponseError,
 )
 from .profiles import async_load_profiles
+from .quality_section import data_quality_section, quality_data
 from .roles import CONF_ROLE, DEFAULT_ROLE, meter_role, role_selector
 from .serial_gateway import (
     async_serial_schema,
@@ -84,6 +84,8 @@ from .signals import (
 )
 from .site import is_site
 from .site_flow import SiteConfigFlow, site_options_flow
+from .standalone import is_standalone
+from .standalone_flow import StandaloneConfigFlow
 
 GATEWAY_SCHEMA = vol.Schema(
     {
@@ -150,37 +152,7 @@ def _meter_schema(profiles: Mapping[str, Profile]) -> vol.Schema:
             vol.Required(CONF_NAME, default=DEFAULT_METER_NAME): TextSelector(),
             vol.Required(CONF_ROLE, default=DEFAULT_ROLE.value): role_selector(),
             vol.Required(SECTION_SIGNALS, default={}): signals_section(),
-            vol.Required(SECTION_DATA_QUALITY, default={}): section(
-                vol.Schema(
-                    {
-                        vol.Required(
-                            CONF_MAX_POWER_KW, default=DEFAULT_MAX_POWER_KW
-                        ): vol.All(
-                            NumberSelector(
-                                NumberSelectorConfig(
-                                    min=0.1,
-                                    max=10000,
-                                    step=0.1,
-                                    unit_of_measurement="kW",
-                                    mode=NumberSelectorMode.BOX,
-                                )
-                            ),
-                            vol.Coerce(float),
-                        ),
-                        vol.Required(
-                            CONF_CONFIRMATIONS, default=DEFAULT_CONFIRMATIONS
-                        ): vol.All(
-                            NumberSelector(
-                                NumberSelectorConfig(
-                                    min=1, max=10, step=1, mode=NumberSelectorMode.BOX
-                                )
-                            ),
-                            vol.Coerce(int),
-                        ),
-                    }
-                ),
-                {"collapsed": True},
-            ),
+            vol.Required(SECTION_DATA_QUALITY, default={}): data_quality_section(),
         }
     )
 
@@ -271,18 +243,18 @@ def _placeholders(extra: Mapping[str, str]) -> dict[str, str]:
 
 def _meter_subentry_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
     """Flatten the meter form into subentry data (filter settings, role, thresholds)."""
-    quality = user_input.get(SECTION_DATA_QUALITY) or {}
     return {
         CONF_UNIT_ID: int(user_input[CONF_UNIT_ID]),
         CONF_PROFILE: str(user_input[CONF_PROFILE]),
-        CONF_MAX_POWER_KW: float(quality.get(CONF_MAX_POWER_KW, DEFAULT_MAX_POWER_KW)),
-        CONF_CONFIRMATIONS: int(quality.get(CONF_CONFIRMATIONS, DEFAULT_CONFIRMATIONS)),
+        **quality_data(user_input.get(SECTION_DATA_QUALITY)),
         CONF_ROLE: meter_role(user_input).value,
         **signal_data(user_input),
     }
 
 
-class EnergyMetersConfigFlow(CompanionConfigFlow, SiteConfigFlow, domain=DOMAIN):
+class EnergyMetersConfigFlow(
+    CompanionConfigFlow, SiteConfigFlow, StandaloneConfigFlow, domain=DOMAIN
+):
     """Set up a gateway and the first meter behind it."""
 
     VERSION = 1
@@ -306,11 +278,28 @@ class EnergyMetersConfigFlow(CompanionConfigFlow, SiteConfigFlow, domain=DOMAIN)
     @classmethod
     @callback
     @override
+    def async_supports_options_flow(cls, config_entry: ConfigEntry) -> bool:
+        """Options for gateways, heat pumps and the site.
+
+        A thermostat has none (see the companion flow); MQTT and HTTP meters
+        and guarded sensors change through "Reconfigure".
+        """
+        return not is_standalone(config_entry) and super().async_supports_options_flow(
+            config_entry
+        )
+
+    @classmethod
+    @callback
+    @override
     def async_get_supported_subentry_types(
         cls, config_entry: ConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
         """Meters are subentries of their gateway."""
-        if is_companion(config_entry) or is_site(config_entry):
+        if (
+            is_companion(config_entry)
+            or is_site(config_entry)
+            or is_standalone(config_entry)
+        ):
             return {}
         return {SUBENTRY_METER: MeterSubentryFlow}
 
@@ -321,7 +310,16 @@ class EnergyMetersConfigFlow(CompanionConfigFlow, SiteConfigFlow, domain=DOMAIN)
         """Choose what to add."""
         return self.async_show_menu(
             step_id="user",
-            menu_options=["gateway", "serial", "heat_pump", "thermostat", "site"],
+            menu_options=[
+                "gateway",
+                "serial",
+                "mqtt_meter",
+                "http_meter",
+                "guard",
+                "heat_pump",
+                "thermostat",
+                "site",
+            ],
         )
 
     async def async_step_gateway(
@@ -417,6 +415,8 @@ class EnergyMetersConfigFlow(CompanionConfigFlow, SiteConfigFlow, domain=DOMAIN)
             return await self.async_step_reconfigure_service(user_input)
         if is_site(entry):
             return await self.async_step_reconfigure_site(user_input)
+        if is_standalone(entry):
+            return await self.async_reconfigure_standalone(user_input)
         if is_serial(entry.data):
             return await self.async_step_reconfigure_serial(user_input)
         errors: dict[str, str] = {}

@@ -51,6 +51,10 @@ KIND_HEAT_PUMP: Final = "heat_pump"
 KIND_THERMOSTAT: Final = "thermostat"
 # The Site (site.py): sums the meters of every gateway; one per installation.
 KIND_SITE: Final = "site"
+# Meters that are not on Modbus (standalone.py): each is an entry of its own.
+KIND_MQTT_METER: Final = "mqtt_meter"
+KIND_HTTP_METER: Final = "http_meter"
+KIND_GUARD: Final = "guard"
 
 # Heat-pump options: the meter power sensor in front of the heat pump (for COP).
 CONF_POWER_ENTITY: Final = "power_entity"

@@ -14,6 +14,7 @@ from homeassistant.core import HomeAssistant
 from .companion import companion_diagnostics, is_companion
 from .coordinator import EnergyMetersConfigEntry
 from .site import SiteConfigEntry, is_site, site_diagnostics
+from .standalone import StandaloneConfigEntry, is_standalone
 
 TO_REDACT = {CONF_HOST}
 
@@ -26,6 +27,8 @@ async def async_get_config_entry_diagnostics(
         return companion_diagnostics(entry)
     if is_site(entry):  # capacity, role and power of each site meter, totals
         return site_diagnostics(cast("SiteConfigEntry", entry))
+    if is_standalone(entry):  # an MQTT or HTTP meter, a guarded sensor
+        return cast("StandaloneConfigEntry", entry).runtime_data.diagnostics()
     coordinator = entry.runtime_data
     meters: dict[str, Any] = {}
     for subentry_id, reader in coordinator.readers.items():

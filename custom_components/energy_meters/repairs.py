@@ -28,8 +28,14 @@ def async_report_counter_reset(
     subentry_id: str,
     quantity: Quantity,
     event: CounterEvent,
+    *,
+    meter_name: str | None = None,
 ) -> None:
-    """Tell the user a counter restarted from a new level and was continued."""
+    """Tell the user a counter restarted from a new level and was continued.
+
+    `subentry_id` names the meter: a Modbus meter's subentry, or the entry
+    itself for a meter that is an entry of its own (`meter_name` then).
+    """
     subentry = entry.subentries.get(subentry_id)
     ir.async_create_issue(
         hass,
@@ -40,7 +46,7 @@ def async_report_counter_reset(
         severity=ir.IssueSeverity.WARNING,
         translation_key="counter_reset",
         translation_placeholders={
-            "meter": subentry.title if subentry else subentry_id,
+            "meter": subentry.title if subentry else (meter_name or subentry_id),
             "quantity": str(quantity),
             "previous": f"{event.previous_raw:.3f}",
             "new": f"{event.new_raw:.3f}",

@@ -1,5 +1,8 @@
 """The Site: consumption, solar production and spare grid capacity over all gateways.
 
+Meters that are not on Modbus (MQTT and HTTP meters, guarded sensors, see
+`standalone`) take roles too, and count exactly like a gateway's meters.
+
 A site spans gateways (a house and a garage, each with its own bus), so it
 cannot belong to any one gateway entry. It is an entry of its own, added from
 the integration's menu ("Site"), at most once. Its one setting, the grid
@@ -49,6 +52,7 @@ from .const import CONF_KIND, DOMAIN, KIND_GATEWAY, KIND_SITE
 from .coordinator import GatewayCoordinator, meter_subentries
 from .roles import SITE_ROLES, MeterRole, meter_role
 from .signals import total_power_w
+from .standalone import StandaloneMeter, is_standalone
 
 CONF_CAPACITY_KW: Final = "capacity_kw"
 SITE_PLATFORMS: Final = [Platform.SENSOR]
@@ -139,6 +143,19 @@ def gateway_entries(hass: HomeAssistant) -> list[ConfigEntry]:
     ]
 
 
+def standalone_meters(hass: HomeAssistant) -> list[StandaloneMeter]:
+    """The running MQTT and HTTP meters and guarded sensors."""
+    return [
+        entry.runtime_data
+        for entry in hass.config_entries.async_entries(
+            DOMAIN, include_ignore=False, include_disabled=False
+        )
+        if is_standalone(entry)
+        and entry.state is ConfigEntryState.LOADED
+        and isinstance(getattr(entry, "runtime_data", None), StandaloneMeter)
+    ]
+
+
 def _coordinator(entry: ConfigEntry) -> GatewayCoordinator | None:
     """The gateway's running coordinator, None while it is not set up."""
     if entry.state is not ConfigEntryState.LOADED:
@@ -170,6 +187,33 @@ def site_meters(hass: HomeAssistant) -> Iterator[MeterPower]:
             if power is not None and not math.isfinite(power):
                 power = None
             yield MeterPower(subentry.title, role, power)
+    yield from _standalone_powers(hass)
+
+
+def _standalone_powers(hass: HomeAssistant) -> Iterator[MeterPower]:
+    """The power of every MQTT meter, HTTP meter and guarded sensor with a site role.
+
+    One that is configured but not running (its broker or endpoint is not
+    there yet) counts as a meter without a reading, as a gateway's does.
+    """
+    running = {meter.config_entry.entry_id: meter for meter in standalone_meters(hass)}
+    for entry in hass.config_entries.async_entries(
+        DOMAIN, include_ignore=False, include_disabled=False
+    ):
+        if not is_standalone(entry):
+            continue
+        role = meter_role(entry.data)
+        if role not in SITE_ROLES:
+            continue
+        meter = running.get(entry.entry_id)
+        power = (
+            total_power_w(meter.status.published)
+            if meter is not None and meter.available
+            else None
+        )
+        if power is not None and not math.isfinite(power):
+            power = None
+        yield MeterPower(entry.title, role, power)
 
 
 class SiteTracker:
@@ -234,6 +278,10 @@ class SiteTracker:
                 self._unsubscribe_coordinators.append(
                     coordinator.async_add_listener(self._async_recompute)
                 )
+        for meter in standalone_meters(self.hass):
+            self._unsubscribe_coordinators.append(
+                meter.async_add_listener(self._async_recompute)
+            )
         self._async_recompute()
 
     @callback

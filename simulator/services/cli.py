@@ -1,6 +1,7 @@
 """Command line: run both fake companion services until told to stop.
 
     python -m simulator.services --heatpump-port 8002 --thermostat-port 8001 --host 127.0.0.1
+    python -m simulator.services --http-meter-port 8003   # also an HTTP meter at /meter
 
 One line per service on stdout says where it listens, flushed at once, so a
 script can wait for them before configuring Home Assistant.
@@ -11,6 +12,9 @@ import asyncio
 from collections.abc import Sequence
 import contextlib
 import signal
+
+from simulator.household import Household
+from simulator.http_meter import HttpMeter
 
 from . import start_services
 
@@ -32,6 +36,12 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=8001,
         help="thermostat service port (0: any)",
+    )
+    parser.add_argument(
+        "--http-meter-port",
+        type=int,
+        default=None,
+        help="also serve a simulated HTTP meter on this port, at /meter (default: none)",
     )
     parser.add_argument(
         "--token", default=None, help="require this bearer token (default: none)"
@@ -59,9 +69,21 @@ async def _run(args: argparse.Namespace) -> None:
             loop.add_signal_handler(signum, stop.set)
     print(f"heat-pump service listening on {services.heatpump.url}", flush=True)
     print(f"thermostat service listening on {services.thermostat.url}", flush=True)
+    # A second household's meter (a workshop, say), in the flat JSON shape.
+    http_meter: HttpMeter | None = None
     try:
+        if args.http_meter_port is not None:
+            http_meter = HttpMeter(
+                Household(seed=7, start_energy_kwh=310.0),
+                host=args.host,
+                port=args.http_meter_port,
+            )
+            await http_meter.start()
+            print(f"HTTP meter listening on {http_meter.url}", flush=True)
         await stop.wait()
     finally:
+        if http_meter is not None:
+            await http_meter.stop()
         await services.stop()
 
 

@@ -18,6 +18,7 @@ from devtools.companions import (
     KIND_HEAT_PUMP,
     KIND_THERMOSTAT,
     CompanionService,
+    add_http_meter,
     set_up_companions,
     start_companion_services,
 )
@@ -49,9 +50,12 @@ ACCOUNT = Account(username="e2e", password="e2e-secret-password", name="End to e
 METER = Meter(name="Heat pump meter", unit_id=1, profile="wago_879_30xx")
 
 
+HTTP_METER_PORT = free_port()
+
+
 @pytest.fixture
 def services(socket_enabled: None, tmp_path: Path) -> Iterator[list[CompanionService]]:
-    """The fake heat-pump and thermostat services, as the demo runs them."""
+    """The fake heat-pump and thermostat services and the HTTP meter, as the demo runs them."""
     wanted = [
         CompanionService(KIND_HEAT_PUMP, free_port(), "Heat pump"),
         CompanionService(KIND_THERMOSTAT, free_port(), "Thermostat"),
@@ -62,6 +66,7 @@ def services(socket_enabled: None, tmp_path: Path) -> Iterator[list[CompanionSer
         heatpump_port=wanted[0].port,
         thermostat_port=wanted[1].port,
         log_path=tmp_path / "services.log",
+        http_meter_port=HTTP_METER_PORT,
     )
     try:
         yield wanted
@@ -121,5 +126,15 @@ def test_the_demo_dashboard_shows_only_entities_that_exist(
     missing = sorted(e for e in referenced_entities(installed) if e not in states)
     assert not missing, f"not in Home Assistant: {missing}"
     assert states["climate.thermostat"]["attributes"]["preset_mode"] == "auto"
+
+    # The demo's meter that is not on Modbus: an HTTP meter, live in this release too.
+    url = f"http://127.0.0.1:{HTTP_METER_PORT}/meter"
+    assert add_http_meter(stack.api, url, "Workshop meter", "building")
+    assert add_http_meter(stack.api, url, "Workshop meter", "building") is None
+    power = stack.api.get("/api/states/sensor.workshop_meter_power")
+    assert power["attributes"]["unit_of_measurement"] == "W"
+    assert float(power["state"]) >= 0
+    energy = stack.api.get("/api/states/sensor.workshop_meter_energy")
+    assert float(energy["state"]) >= 310.0  # the simulated workshop's counter
     entries = config_entries(stack.api)
-    assert [e["state"] for e in entries] == ["loaded"] * 3, entries
+    assert [e["state"] for e in entries] == ["loaded"] * 4, entries

@@ -42,6 +42,11 @@ class CompanionHttpError(CompanionError):
 class CompanionResponseError(CompanionError):
     """The body is not JSON: HTML from a proxy or a login page, or cut short."""
 
+    def __init__(self, message: str, body: str = "") -> None:
+        """Keep the start of the body: a flow shows the user what really came back."""
+        super().__init__(message)
+        self.body = body
+
 
 class MalformedPayloadError(CompanionResponseError):
     """Valid JSON, but not shaped like this service's answer.

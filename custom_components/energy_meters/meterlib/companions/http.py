@@ -66,16 +66,18 @@ def _validation_message(item: Any) -> str:
 def _decode(text: str, content_type: str) -> Any:
     """Decode a JSON body, naming HTML and truncation for what they are."""
     stripped = text.lstrip()
+    body = " ".join(text.split())[:_DETAIL_LIMIT]
     if "html" in content_type or stripped.startswith("<"):
         raise CompanionResponseError(
             "the service answered with an HTML page, not JSON "
-            "(a proxy, a login page or another web server at this address?)"
+            "(a proxy, a login page or another web server at this address?)",
+            body,
         )
     try:
         return json.loads(text)
     except ValueError as err:
         raise CompanionResponseError(
-            f"the service answered with malformed JSON ({err})"
+            f"the service answered with malformed JSON ({err})", body
         ) from None
 
 
@@ -89,12 +91,17 @@ class CompanionClient:
         *,
         token: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
-        """Remember where the service is; the session stays the caller's."""
+        """Remember where the service is; the session stays the caller's.
+
+        `headers` are sent with every request (an API key, say); a token
+        becomes the Authorization header and wins over one given there.
+        """
         self.base_url = normalize_base_url(base_url)
         self._session = session
         self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._headers = {"Accept": "application/json"}
+        self._headers = {"Accept": "application/json", **(headers or {})}
         if token:
             self._headers["Authorization"] = f"Bearer {token}"
 
