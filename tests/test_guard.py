@@ -17,9 +17,13 @@ from homeassistant.helpers import (
     entity_registry as er,
     issue_registry as ir,
 )
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+)
 
 from custom_components.energy_meters.const import DOMAIN
+from custom_components.energy_meters.guard import CONFIRM_AFTER_S
 
 ENERGY_SOURCE = "sensor.vendor_energy"
 POWER_SOURCE = "sensor.vendor_power"
@@ -202,3 +206,49 @@ async def test_unknown_source_at_start_and_reconfigure(hass: HomeAssistant) -> N
     assert result["reason"] == "standalone_reconfigured"
     assert entry.data["role"] == "solar"
     assert entry.data["source_entity_id"] == POWER_SOURCE
+
+
+async def test_a_jump_to_a_level_that_stays_is_confirmed_in_time(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """A source writes no new state while its value stays: the twin checks again.
+
+    The heat pump starts and the source stays at exactly 3000 W: the twin
+    holds the jump back, then takes it when the source still says so later.
+    """
+    await _set(hass, POWER_SOURCE, "45", POWER_ATTRS)
+    await async_guard(hass, POWER_SOURCE)
+    await _set(hass, POWER_SOURCE, "3000", POWER_ATTRS)
+    assert float(_state(hass, POWER_TWIN)) == 45.0
+    freezer.tick(CONFIRM_AFTER_S + 1)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert float(_state(hass, POWER_TWIN)) == 3000.0
+    # A glitch that is gone before the check is never shown.
+    await _set(hass, POWER_SOURCE, "0", POWER_ATTRS)
+    await _set(hass, POWER_SOURCE, "3005", POWER_ATTRS)
+    freezer.tick(CONFIRM_AFTER_S + 1)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert float(_state(hass, POWER_TWIN)) == 3005.0
+
+
+async def test_an_energy_twin_in_a_site_role_does_not_block_the_site(
+    hass: HomeAssistant,
+) -> None:
+    """It has no power to add: the Site leaves it out rather than going unavailable."""
+    result: Any = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "site"}
+    )
+    await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"capacity_kw": 10}
+    )
+    await _set(hass, ENERGY_SOURCE, "100", ENERGY_ATTRS)
+    await _set(hass, POWER_SOURCE, "2000", POWER_ATTRS)
+    await async_guard(hass, ENERGY_SOURCE, role="building")
+    await async_guard(hass, POWER_SOURCE, role="building")
+    assert float(_state(hass, "sensor.site_building_consumption")) == 2000.0
+    assert float(_state(hass, "sensor.site_available_capacity")) == 8.0

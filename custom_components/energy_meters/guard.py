@@ -12,9 +12,16 @@ Wh is converted to the W and kWh every meter of this integration publishes.
 While the source is unavailable or unknown, so is the twin: it has nothing
 newer to say, and an energy twin that went unavailable comes back at the
 value it left, never lower.
+
+A jump is confirmed by the readings that follow it, but Home Assistant
+writes a state only when it changes: a source that jumps to a new level and
+stays there exactly would never be confirmed. So a held-back state is taken
+again after `CONFIRM_AFTER_S` if nothing newer came: still there then, it
+counts as the confirming reading, as the next poll would for a Modbus meter.
 """
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, Final, override
 
 from homeassistant.components.sensor import SensorDeviceClass
@@ -27,6 +34,7 @@ from homeassistant.const import (
     UnitOfPower,
 )
 from homeassistant.core import (
+    CALLBACK_TYPE,
     Event,
     EventStateChangedData,
     HomeAssistant,
@@ -34,13 +42,19 @@ from homeassistant.core import (
     callback,
 )
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers.event import async_track_state_change_event
+from homeassistant.helpers.event import (
+    async_call_later,
+    async_track_state_change_event,
+)
 from homeassistant.util.unit_conversion import EnergyConverter, PowerConverter
 
 from .meterlib.payload import Field, PayloadError, to_number
 from .standalone import StandaloneConfigEntry, StandaloneMeter
 
 CONF_SOURCE: Final = "source_entity_id"
+# A held-back state that is still the source's state this much later counts
+# again (see the module's docstring): the next poll of a typical meter.
+CONFIRM_AFTER_S: Final = 30.0
 CONF_GUARDED: Final = "guarded"
 
 _CANONICAL: Final[Mapping[Field, str]] = {
@@ -83,6 +97,7 @@ class GuardedSensor(StandaloneMeter):
         self.source: str = entry.data[CONF_SOURCE]
         self.which = Field(entry.data[CONF_GUARDED])
         super().__init__(hass, entry, frozenset({self.which}))
+        self._cancel_recheck: CALLBACK_TYPE | None = None
 
     async def async_start(self) -> None:
         """Take the source's state now, then every change of it."""
@@ -90,14 +105,29 @@ class GuardedSensor(StandaloneMeter):
         self.config_entry.async_on_unload(
             async_track_state_change_event(self.hass, [self.source], self._changed)
         )
+        self.config_entry.async_on_unload(self._stop_recheck)
 
     @callback
     def _changed(self, event: Event[EventStateChangedData]) -> None:
         self._take(event.data["new_state"])
         self.async_update_listeners()
 
+    @callback
+    def _recheck(self, _now: datetime) -> None:
+        """The held-back state, once more, if it is still the source's."""
+        self._cancel_recheck = None
+        self._take(self.hass.states.get(self.source))
+        self.async_update_listeners()
+
+    @callback
+    def _stop_recheck(self) -> None:
+        if self._cancel_recheck is not None:
+            self._cancel_recheck()
+            self._cancel_recheck = None
+
     def _take(self, state: State | None) -> None:
         """Filter one state of the source; unavailable with it."""
+        self._stop_recheck()
         if state is None or state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
             self.status.online = False
             return
@@ -107,7 +137,10 @@ class GuardedSensor(StandaloneMeter):
             self.reject(str(err))
             return
         self.status.online = True
-        self.ingest({self.which: value})
+        if self.ingest({self.which: value}):
+            self._cancel_recheck = async_call_later(
+                self.hass, CONFIRM_AFTER_S, self._recheck
+            )
 
     @override
     def extra_diagnostics(self) -> dict[str, Any]:

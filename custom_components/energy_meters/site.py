@@ -53,6 +53,7 @@ from .coordinator import GatewayCoordinator, meter_subentries
 from .roles import SITE_ROLES, MeterRole, meter_role
 from .signals import total_power_w
 from .standalone import StandaloneMeter, is_standalone
+from .standalone_setup import reports_power
 
 CONF_CAPACITY_KW: Final = "capacity_kw"
 SITE_PLATFORMS: Final = [Platform.SENSOR]
@@ -193,6 +194,8 @@ def site_meters(hass: HomeAssistant) -> Iterator[MeterPower]:
 def _standalone_powers(hass: HomeAssistant) -> Iterator[MeterPower]:
     """The power of every MQTT meter, HTTP meter and guarded sensor with a site role.
 
+    Those that report no power at all (a guarded energy sensor) are left out.
+
     One that is configured but not running (its broker or endpoint is not
     there yet) counts as a meter without a reading, as a gateway's does.
     """
@@ -200,7 +203,7 @@ def _standalone_powers(hass: HomeAssistant) -> Iterator[MeterPower]:
     for entry in hass.config_entries.async_entries(
         DOMAIN, include_ignore=False, include_disabled=False
     ):
-        if not is_standalone(entry):
+        if not is_standalone(entry) or not reports_power(entry.data):
             continue
         role = meter_role(entry.data)
         if role not in SITE_ROLES:

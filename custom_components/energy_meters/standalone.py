@@ -113,11 +113,12 @@ class StandaloneMeter(DataUpdateCoordinator[None]):
         saved = await self.store.async_load()
         self.quality.restore_counters(saved.get(_STORE_KEY, {}))
 
-    def ingest(self, values: Mapping[Field, float | None]) -> None:
+    def ingest(self, values: Mapping[Field, float | None]) -> int:
         """Filter one set of values (a message, an answer, a state) and keep it.
 
         Fields not in `values` keep what they published: an MQTT message on
-        the voltage topic says nothing about power.
+        the voltage topic says nothing about power. Returns how many values
+        the filters held back or dropped.
         """
         filtered = self.quality.apply(
             {FIELD_QUANTITY[f]: v for f, v in values.items() if f in self.fields},
@@ -137,6 +138,7 @@ class StandaloneMeter(DataUpdateCoordinator[None]):
             )
         if filtered.values.keys() & self.quality.counters.keys():
             self.store.async_schedule_save(self._counters_state)
+        return filtered.held_back
 
     def reject(self, reason: str) -> None:
         """Count a payload that could not be read; log it once until one can be."""

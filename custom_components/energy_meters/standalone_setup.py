@@ -7,14 +7,34 @@ first value arrives. All three restore their counters before the first
 value is filtered, so a restart never re-learns a counter from a glitch.
 """
 
+from collections.abc import Mapping
+from typing import Any
+
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
 
-from .const import CONF_KIND, DOMAIN, KIND_GUARD, KIND_HTTP_METER
-from .guard import GuardedSensor
-from .http_source import HttpMeter
-from .mqtt_source import MqttMeter, async_mqtt_available
+from .const import CONF_KIND, DOMAIN, KIND_GUARD, KIND_HTTP_METER, KIND_MQTT_METER
+from .guard import CONF_GUARDED, GuardedSensor
+from .http_source import HttpMeter, http_format
+from .meterlib.payload import Field
+from .mqtt_source import MqttMeter, async_mqtt_available, topics
 from .standalone import STANDALONE_PLATFORMS, StandaloneConfigEntry, StandaloneMeter
+
+
+def reports_power(data: Mapping[str, Any]) -> bool:
+    """Whether a meter of this configuration can say what power it measures.
+
+    Only such a meter counts in the Site's sums: a guarded energy sensor, or
+    an MQTT meter with no power topic, has no power to add, and counting it
+    as "no reading" would keep the Site's figures unavailable for good.
+    """
+    kind = data.get(CONF_KIND)
+    if kind == KIND_GUARD:
+        return data.get(CONF_GUARDED) == Field.POWER
+    if kind == KIND_MQTT_METER:
+        return Field.POWER in topics(data)
+    paths = http_format(data).paths
+    return not paths or Field.POWER in paths
 
 
 async def async_setup_standalone_entry(

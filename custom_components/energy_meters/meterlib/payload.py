@@ -245,6 +245,6 @@ def parse(
         raise PayloadError(
             "none of "
             + ", ".join(sorted(fields))
-            + f" found (the payload has: {keys or 'nothing'}); set a JSON path"
+            + f" found (the payload has: {keys or 'nothing'})"
         )
     return values
