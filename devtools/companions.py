@@ -86,16 +86,29 @@ def add_companion_service(
     The flow tests the service before it saves; any error it shows is raised
     with the flow's answer, so the demo says why a service was not added.
     """
+    return _run_menu_flow(
+        api, kind, {"url": url, "verify_ssl": True, "scan_interval": 15}
+    )
+
+
+def _run_menu_flow(
+    api: HomeAssistantApi, step_id: str, form: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """Pick `step_id` in the integration's menu and send `form`; the created entry.
+
+    None when the flow aborts because it is configured already; any other
+    answer (a form with an error, say) is raised with the flow's answer.
+    """
     result = api.post(_FLOW_PATH, {"handler": DOMAIN, "show_advanced_options": False})
     step = f"{_FLOW_PATH}/{result['flow_id']}"
-    result = api.post(step, {"next_step_id": kind})
-    result = api.post(step, {"url": url, "verify_ssl": True, "scan_interval": 15})
+    api.post(step, {"next_step_id": step_id})
+    result = api.post(step, dict(form))
     if result.get("type") == "abort" and "already_configured" in str(
         result.get("reason")
     ):
         return None
     if result.get("type") != "create_entry":
-        msg = f"config flow for {kind}: expected create_entry, got {result}"
+        msg = f"config flow for {step_id}: expected create_entry, got {result}"
         raise FlowError(msg)
     entry: dict[str, Any] = result["result"]
     return entry
@@ -105,11 +118,9 @@ def add_http_meter(
     api: HomeAssistantApi, url: str, name: str, role: str
 ) -> dict[str, Any] | None:
     """Add an HTTP meter through the config flow; None if it is configured already."""
-    result = api.post(_FLOW_PATH, {"handler": DOMAIN, "show_advanced_options": False})
-    step = f"{_FLOW_PATH}/{result['flow_id']}"
-    api.post(step, {"next_step_id": "http_meter"})
-    result = api.post(
-        step,
+    return _run_menu_flow(
+        api,
+        "http_meter",
         {
             "name": name,
             "role": role,
@@ -121,15 +132,6 @@ def add_http_meter(
             "energy_unit": "kWh",
         },
     )
-    if result.get("type") == "abort" and "already_configured" in str(
-        result.get("reason")
-    ):
-        return None
-    if result.get("type") != "create_entry":
-        msg = f"config flow for the HTTP meter: expected create_entry, got {result}"
-        raise FlowError(msg)
-    entry: dict[str, Any] = result["result"]
-    return entry
 
 
 def link_heat_pump_power(

@@ -36,10 +36,9 @@ from typing import Any
 from aiohttp import hdrs, web
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from custom_components.energy_meters.meterlib.model import Quantity
-
 from .household import Household
 from .services.server import ServiceServer
+from .single_meter import flat_document, single_meter_view
 
 DEFAULT_SILENCE_S = 5.0
 """How long a silent meter keeps a request waiting: longer than a client's timeout."""
@@ -222,32 +221,18 @@ class HttpMeter:
 
     def _readings(self) -> dict[str, JsonScalar]:
         """The household's values now, under the shape's keys and in its units."""
-        values = self.household.values()
-        power_w = values[Quantity.POWER_TOTAL]
-        energy_kwh = values[Quantity.ENERGY_IMPORT_TOTAL]
-        voltage = (
-            values[Quantity.VOLTAGE_L1]
-            + values[Quantity.VOLTAGE_L2]
-            + values[Quantity.VOLTAGE_L3]
-        ) / 3.0
+        view = single_meter_view(self.household)
         match self.shape:
             case MeterShape.FLAT:
-                return {
-                    "power_kw": power_w / 1000.0,
-                    "energy_kwh": energy_kwh,
-                    "voltage": voltage,
-                    "current": values[Quantity.CURRENT_L1],
-                    "power_factor": values[Quantity.POWER_FACTOR],
-                    "frequency": values[Quantity.FREQUENCY],
-                }
+                return dict(flat_document(view))
             case MeterShape.ALTERNATE:
                 return {
-                    "activePower": power_w,
-                    "totalEnergy": energy_kwh,
-                    "voltage": voltage,
+                    "activePower": view["power"],
+                    "totalEnergy": view["energy"],
+                    "voltage": view["voltage"],
                 }
             case MeterShape.NESTED:
-                return {"p": power_w, "e": energy_kwh * 1000.0}
+                return {"p": view["power"], "e": view["energy"] * 1000.0}
 
     def _wrap(self, readings: dict[str, JsonScalar]) -> dict[str, Any]:
         """Put the readings where the shape keeps them."""

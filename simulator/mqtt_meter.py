@@ -15,8 +15,9 @@ publishes, in the two layouts users meet:
 
 It stays free of any broker dependency: tests check the messages directly, or
 let `run` publish through Home Assistant's test harness (a function calling
-`async_fire_mqtt_message`); the demo hands it a real client's publish. Values are unrounded, so a test can
-compare them with `Household.values()` exactly.
+`async_fire_mqtt_message`); any real client's publish function fits `run` as
+well. Values are unrounded, so a test can compare them with
+`Household.values()` exactly.
 """
 
 import asyncio
@@ -26,9 +27,8 @@ from decimal import Decimal
 from enum import StrEnum
 import json
 
-from custom_components.energy_meters.meterlib.model import Quantity
-
 from .household import Household
+from .single_meter import flat_document, single_meter_view
 
 PAYLOAD_ONLINE = "online"
 PAYLOAD_OFFLINE = "offline"
@@ -97,35 +97,10 @@ class MqttMeterPublisher:
 
     def messages(self) -> list[tuple[str, str]]:
         """The (topic, payload) pairs describing the household now."""
-        values = self.household.values()
-        power_w = values[Quantity.POWER_TOTAL]
-        energy_kwh = values[Quantity.ENERGY_IMPORT_TOTAL]
-        voltage = (
-            values[Quantity.VOLTAGE_L1]
-            + values[Quantity.VOLTAGE_L2]
-            + values[Quantity.VOLTAGE_L3]
-        ) / 3.0
-        current = values[Quantity.CURRENT_L1]
-        power_factor = values[Quantity.POWER_FACTOR]
-        frequency = values[Quantity.FREQUENCY]
+        view = single_meter_view(self.household)
         if self.mode is MqttMode.JSON:
-            state = {
-                "power_kw": power_w / 1000.0,
-                "energy_kwh": energy_kwh,
-                "voltage": voltage,
-                "current": current,
-                "power_factor": power_factor,
-                "frequency": frequency,
-            }
-            return [(f"{self.prefix}/state", json.dumps(state))]
-        plain = {
-            "power": power_w,
-            "energy": energy_kwh,
-            "voltage": voltage,
-            "current": current,
-            "power_factor": power_factor,
-            "frequency": frequency,
-        }
+            return [(f"{self.prefix}/state", json.dumps(flat_document(view)))]
+        plain = view
         return [
             (f"{self.prefix}/{name}", _plain_number(value))
             for name, value in plain.items()

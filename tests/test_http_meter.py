@@ -257,20 +257,21 @@ async def test_failures_keep_the_values_then_unavailable_then_recover(
     assert len(back) == 1
 
 
+@pytest.mark.usefixtures("fast_timeout")
 async def test_garbage_answers_change_nothing(
     hass: HomeAssistant, http_meter: HttpMeter
 ) -> None:
-    """HTML, a cut body or "n/a" is a failed poll, never a 0."""
+    """HTML, a cut body, "n/a", a timeout or a 500 is a failed poll, never a 0."""
     entry = await async_add_http_meter(hass, http_meter.url)
-    for fault in ("html", "truncated", "not_a_number"):
-        http_meter.fail(fault, count=1)
+    for fault in ("html", "truncated", "not_a_number", "silence", "status_500"):
+        http_meter.fail(fault, count=1, delay=2.0)
         http_meter.override["power_kw"] = 1.55
         await _poll(hass, entry)
         assert float(_state(hass, POWER).state) == 1500.0
         assert float(_state(hass, ENERGY).state) == 100.25
         http_meter.override["power_kw"] = 1.5
         await _poll(hass, entry)  # a good answer between two bad ones
-    assert entry.runtime_data.status.rejected_total == 3
+    assert entry.runtime_data.status.rejected_total == 5
 
 
 async def test_energy_never_goes_down(
