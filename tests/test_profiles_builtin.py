@@ -171,7 +171,20 @@ async def test_every_quantity_decodes_to_the_served_number(profile_id: str) -> N
         assert canonical_unit(spec.unit) == ENTITY_UNITS[spec.quantity], spec.quantity
 
 
-@pytest.mark.parametrize("profile_id", sorted(PROFILES))
+def _can_say_unavailable(profile_id: str) -> set[Q]:
+    """The quantities whose registers can say "not available": floats, declared sentinels."""
+    return {
+        spec.quantity
+        for spec in PROFILES[profile_id].registers
+        if spec.data_type in {DataType.FLOAT32, DataType.FLOAT64} or spec.not_available
+    }
+
+
+WITH_MARKERS = sorted(p for p in PROFILES if _can_say_unavailable(p))
+WITHOUT_MARKERS = sorted(p for p in PROFILES if not _can_say_unavailable(p))
+
+
+@pytest.mark.parametrize("profile_id", WITH_MARKERS)
 async def test_values_a_meter_marks_unavailable_are_none(profile_id: str) -> None:
     """NaN, 0xFFFF…, 0x7FFF…/0x8000… and SunSpec markers decode to None, never 0.
 
@@ -179,13 +192,7 @@ async def test_values_a_meter_marks_unavailable_are_none(profile_id: str) -> Non
     declared sentinels) is served without a value; the others keep theirs.
     """
     profile = PROFILES[profile_id]
-    can_say = {
-        spec.quantity
-        for spec in profile.registers
-        if spec.data_type in {DataType.FLOAT32, DataType.FLOAT64} or spec.not_available
-    }
-    if not can_say:
-        pytest.skip("no register of this meter can mark a value unavailable")
+    can_say = _can_say_unavailable(profile_id)
     values = {
         spec.quantity: KNOWN[spec.quantity]
         for spec in profile.registers
@@ -196,6 +203,18 @@ async def test_values_a_meter_marks_unavailable_are_none(profile_id: str) -> Non
         assert reading.values[quantity] is None, quantity
     for quantity, value in values.items():
         assert reading.values[quantity] == pytest.approx(value, rel=1e-6), quantity
+
+
+@pytest.mark.parametrize("profile_id", WITHOUT_MARKERS)
+async def test_a_meter_without_markers_reads_zero_as_zero(profile_id: str) -> None:
+    """Meters whose integers have no "not available" pattern: a served 0 is a real 0.
+
+    (The Carlo Gavazzi maps: their registers have no sentinels, and a missing
+    counter answers exception 2 instead, see the next test.)
+    """
+    profile = PROFILES[profile_id]
+    reading = await _read(profile, dict.fromkeys(profile.quantities, 0.0))
+    assert reading.values == dict.fromkeys(profile.quantities, 0.0)
 
 
 async def test_em24_without_export_counter_keeps_the_rest() -> None:
