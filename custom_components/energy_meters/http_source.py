@@ -26,8 +26,7 @@ from .const import (
 from .meterlib.companions import CompanionError
 from .meterlib.http_meter import ALL_FIELDS, HttpMeterClient, parse_headers
 from .meterlib.payload import Field, PayloadError, PayloadFormat
-from .mqtt_source import payload_format
-from .standalone import StandaloneConfigEntry, StandaloneMeter
+from .standalone import StandaloneConfigEntry, StandaloneMeter, payload_format
 
 _LOGGER = logging.getLogger(__package__)
 

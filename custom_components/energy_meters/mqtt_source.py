@@ -21,21 +21,12 @@ from typing import Any, Final
 
 from homeassistant.core import HomeAssistant, callback
 
-from .meterlib.payload import (
-    EnergyUnit,
-    Field,
-    PayloadError,
-    PayloadFormat,
-    PowerUnit,
-    parse,
-)
-from .standalone import StandaloneConfigEntry, StandaloneMeter
+from .meterlib.payload import Field, PayloadError, parse
+from .standalone import StandaloneConfigEntry, StandaloneMeter, payload_format
 
 _LOGGER = logging.getLogger(__package__)
 
 CONF_AVAILABILITY_TOPIC: Final = "availability_topic"
-CONF_POWER_UNIT: Final = "power_unit"
-CONF_ENERGY_UNIT: Final = "energy_unit"
 # The topic of each field, as stored in the entry's data.
 TOPIC_KEYS: Final[Mapping[Field, str]] = {f: f"{f.value}_topic" for f in Field}
 
@@ -46,14 +37,6 @@ _OFFLINE: Final = frozenset({"offline", "off", "false", "0", "disconnected"})
 def topics(data: Mapping[str, Any]) -> dict[Field, str]:
     """The configured topic of each field that has one."""
     return {f: str(data[key]) for f, key in TOPIC_KEYS.items() if data.get(key)}
-
-
-def payload_format(data: Mapping[str, Any]) -> PayloadFormat:
-    """The units bare values are in, for an MQTT or HTTP meter's data."""
-    return PayloadFormat(
-        power_unit=PowerUnit(data.get(CONF_POWER_UNIT, PowerUnit.W)),
-        energy_unit=EnergyUnit(data.get(CONF_ENERGY_UNIT, EnergyUnit.KWH)),
-    )
 
 
 def _text(payload: str | bytes | bytearray) -> str:

@@ -38,7 +38,13 @@ from .coordinator import quality_settings
 from .counter_store import CounterStore
 from .meterlib.filtering import MeterQuality
 from .meterlib.model import Quantity
-from .meterlib.payload import FIELD_QUANTITY, Field
+from .meterlib.payload import (
+    FIELD_QUANTITY,
+    EnergyUnit,
+    Field,
+    PayloadFormat,
+    PowerUnit,
+)
 from .repairs import async_report_counter_reset
 from .roles import MeterRole, meter_role
 
@@ -49,6 +55,9 @@ STANDALONE_PLATFORMS: Final = [Platform.SENSOR]
 # The key under which the one meter's counters sit in its entry's store.
 _STORE_KEY: Final = "meter"
 TO_REDACT: Final = {CONF_URL, CONF_ACCESS_TOKEN, "headers"}
+# What bare numbers are in, for MQTT and HTTP meters (see `meterlib.payload`).
+CONF_POWER_UNIT: Final = "power_unit"
+CONF_ENERGY_UNIT: Final = "energy_unit"
 
 type StandaloneConfigEntry = ConfigEntry[StandaloneMeter]
 
@@ -56,6 +65,14 @@ type StandaloneConfigEntry = ConfigEntry[StandaloneMeter]
 def is_standalone(entry: ConfigEntry) -> bool:
     """Whether an entry is an MQTT meter, an HTTP meter or a guarded sensor."""
     return entry.data.get(CONF_KIND) in STANDALONE_KINDS
+
+
+def payload_format(data: Mapping[str, Any]) -> PayloadFormat:
+    """The units bare values are in, for an MQTT or HTTP meter's data."""
+    return PayloadFormat(
+        power_unit=PowerUnit(data.get(CONF_POWER_UNIT, PowerUnit.W)),
+        energy_unit=EnergyUnit(data.get(CONF_ENERGY_UNIT, EnergyUnit.KWH)),
+    )
 
 
 @dataclass(slots=True)

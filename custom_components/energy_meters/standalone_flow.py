@@ -68,8 +68,6 @@ from .meterlib.http_meter import METHODS, HttpPayloadError, parse_headers
 from .meterlib.payload import EnergyUnit, Field, PowerUnit, valid_path
 from .mqtt_source import (
     CONF_AVAILABILITY_TOPIC,
-    CONF_ENERGY_UNIT,
-    CONF_POWER_UNIT,
     TOPIC_KEYS,
     async_mqtt_available,
     topics,
@@ -77,6 +75,7 @@ from .mqtt_source import (
 )
 from .quality_section import data_quality_section, quality_data
 from .roles import CONF_ROLE, DEFAULT_ROLE, meter_role, role_selector
+from .standalone import CONF_ENERGY_UNIT, CONF_POWER_UNIT
 
 SECTION_JSON_PATHS: Final = "json_paths"
 _PLACEHOLDERS: Final = {"error": "", "response": ""}
