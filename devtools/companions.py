@@ -55,11 +55,13 @@ def start_companion_services(
     thermostat_port: int,
     log_path: Path,
     http_meter_port: int | None = None,
+    mqtt_port: int | None = None,
     timeout: float = 30.0,
 ) -> ManagedProcess:
     """Start both fakes (live: the heat pump cycles, the room warms and cools).
 
-    With `http_meter_port`, the same process serves a simulated HTTP meter.
+    With `http_meter_port`, the same process serves a simulated HTTP meter;
+    with `mqtt_port`, an MQTT broker with a simulated meter publishing to it.
     """
     argv = [str(python), "-m", "simulator.services", "--host", host]
     argv += ["--heatpump-port", str(heatpump_port)]
@@ -68,6 +70,9 @@ def start_companion_services(
     if http_meter_port is not None:
         argv += ["--http-meter-port", str(http_meter_port)]
         ports.append(http_meter_port)
+    if mqtt_port is not None:
+        argv += ["--mqtt-port", str(mqtt_port)]
+        ports.append(mqtt_port)
     process = ManagedProcess("companion services", argv, log_path, REPO_ROOT).start()
     try:
         for port in ports:
@@ -128,6 +133,56 @@ def add_http_meter(
             "method": "GET",
             "verify_ssl": True,
             "scan_interval": 10,
+            "power_unit": "W",
+            "energy_unit": "kWh",
+        },
+    )
+
+
+def set_up_mqtt(api: HomeAssistantApi, host: str, port: int) -> bool:
+    """Add Home Assistant's MQTT integration for the broker; False if it is there.
+
+    The demo's broker speaks MQTT 3.1.1 (see `simulator.mqtt_broker`), so the
+    protocol is chosen; the rest are the form's defaults.
+    """
+    result = api.post(_FLOW_PATH, {"handler": "mqtt", "show_advanced_options": False})
+    if result.get("type") == "abort":  # single_instance_allowed: set up already
+        return False
+    step = f"{_FLOW_PATH}/{result['flow_id']}"
+    result = api.post(
+        step,
+        {
+            "broker": host,
+            "port": port,
+            "protocol": "3.1.1",
+            "other_settings": {
+                "set_client_cert": False,
+                "set_ca_cert": "off",
+                "transport": "tcp",
+            },
+        },
+    )
+    if result.get("type") != "create_entry":
+        msg = f"config flow for MQTT: expected create_entry, got {result}"
+        raise FlowError(msg)
+    return True
+
+
+def add_mqtt_meter(
+    api: HomeAssistantApi, name: str, role: str, prefix: str
+) -> dict[str, Any] | None:
+    """Add the simulated MQTT meter (JSON on `prefix`/state); None if it is there."""
+    state = f"{prefix}/state"
+    return _run_menu_flow(
+        api,
+        "mqtt_meter",
+        {
+            "name": name,
+            "role": role,
+            "power_topic": state,
+            "energy_topic": state,
+            "voltage_topic": state,
+            "availability_topic": f"{prefix}/status",
             "power_unit": "W",
             "energy_unit": "kWh",
         },

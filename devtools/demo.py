@@ -29,7 +29,9 @@ from devtools.companions import (
     KIND_THERMOSTAT,
     CompanionService,
     add_http_meter,
+    add_mqtt_meter,
     set_up_companions,
+    set_up_mqtt,
     start_companion_services,
 )
 from devtools.dashboard import DASHBOARD_URL_PATH, install_dashboard, load_dashboard
@@ -62,6 +64,11 @@ HEAT_PUMP_NAME = "Heat pump"
 THERMOSTAT_NAME = "Thermostat"
 # A meter that is not on Modbus: the simulated HTTP meter of a second building.
 HTTP_METER_NAME = "Workshop meter"
+# And one on MQTT, through the demo's own broker (simulator.mqtt_broker).
+MQTT_METER_NAME = "Garage meter"
+MQTT_PREFIX = (
+    "demo/garage"  # where `python -m simulator.services --mqtt-port` publishes
+)
 
 
 def _parse_args() -> argparse.Namespace:
@@ -103,6 +110,12 @@ def _parse_args() -> argparse.Namespace:
         help="the simulated HTTP meter's port",
     )
     parser.add_argument(
+        "--mqtt-port",
+        type=int,
+        default=1884,
+        help="the demo's MQTT broker's port (1884, not 1883, to leave a real broker be)",
+    )
+    parser.add_argument(
         "--reset",
         action="store_true",
         help=f"delete {DEMO_DIR.relative_to(REPO_ROOT)}/ first (account, entries, history)",
@@ -136,6 +149,7 @@ def _check_ports_free(args: argparse.Namespace) -> None:
             ("127.0.0.1", args.heatpump_port),
             ("127.0.0.1", args.thermostat_port),
             ("127.0.0.1", args.http_meter_port),
+            ("127.0.0.1", args.mqtt_port),
         )
         if port_is_open(host, port)
     ]
@@ -144,7 +158,7 @@ def _check_ports_free(args: argparse.Namespace) -> None:
             f"develop: something already listens on {', '.join(busy)} "
             "(another demo or Home Assistant?); stop it or choose other ports "
             "(--port, --simulator-port, --heatpump-port, --thermostat-port, "
-            "--http-meter-port)"
+            "--http-meter-port, --mqtt-port)"
         )
 
 
@@ -314,6 +328,10 @@ def _banner(
             f"  HTTP meter:  {HTTP_METER_NAME}"
             f" http://127.0.0.1:{args.http_meter_port}/meter"
         ),
+        (
+            f"  MQTT meter:  {MQTT_METER_NAME} {MQTT_PREFIX}/state"
+            f" on the broker 127.0.0.1:{args.mqtt_port}"
+        ),
         f"  energy dashboard: {energy}",
         "  readings now:",
         snapshot.describe(),
@@ -342,9 +360,9 @@ def _run(args: argparse.Namespace) -> None:
     with ExitStack() as processes:
         # Entered first, stopped last: Home Assistant holds connections to them.
         print(
-            f"develop: starting the heat-pump and thermostat services and the HTTP "
-            f"meter on 127.0.0.1:{args.heatpump_port}, :{args.thermostat_port} and "
-            f":{args.http_meter_port}",
+            f"develop: starting the heat-pump and thermostat services, the HTTP "
+            f"meter and the MQTT broker on 127.0.0.1:{args.heatpump_port}, "
+            f":{args.thermostat_port}, :{args.http_meter_port} and :{args.mqtt_port}",
             flush=True,
         )
         service_process = start_companion_services(
@@ -354,6 +372,7 @@ def _run(args: argparse.Namespace) -> None:
             thermostat_port=args.thermostat_port,
             log_path=DEMO_DIR / "services.log",
             http_meter_port=args.http_meter_port,
+            mqtt_port=args.mqtt_port,
         )
         processes.callback(service_process.stop, 10)
         print(
@@ -398,6 +417,12 @@ def _run(args: argparse.Namespace) -> None:
         http_url = f"http://127.0.0.1:{args.http_meter_port}/meter"
         if add_http_meter(stack.api, http_url, HTTP_METER_NAME, "building"):
             print(f"develop: added {HTTP_METER_NAME} ({http_url})", flush=True)
+        if set_up_mqtt(stack.api, "127.0.0.1", args.mqtt_port):
+            print(
+                f"develop: added MQTT (broker 127.0.0.1:{args.mqtt_port})", flush=True
+            )
+        if add_mqtt_meter(stack.api, MQTT_METER_NAME, "zone", MQTT_PREFIX):
+            print(f"develop: added {MQTT_METER_NAME} ({MQTT_PREFIX}/state)", flush=True)
         print(f"develop: dashboard {_set_up_dashboard(stack)}", flush=True)
         area_id = _meter_area(stack)
         energy = _configure_energy_dashboard(stack, snapshot)

@@ -2,6 +2,7 @@
 
     python -m simulator.services --heatpump-port 8002 --thermostat-port 8001 --host 127.0.0.1
     python -m simulator.services --http-meter-port 8003   # also an HTTP meter at /meter
+    python -m simulator.services --mqtt-port 1884   # also an MQTT broker with a meter on it
 
 One line per service on stdout says where it listens, flushed at once, so a
 script can wait for them before configuring Home Assistant.
@@ -15,8 +16,13 @@ import signal
 
 from simulator.household import Household
 from simulator.http_meter import HttpMeter
+from simulator.mqtt_broker import MqttBroker
+from simulator.mqtt_meter import MqttMeterPublisher
 
 from . import start_services
+
+MQTT_PREFIX = "demo/garage"
+MQTT_INTERVAL_S = 5.0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,6 +50,13 @@ def _parser() -> argparse.ArgumentParser:
         help="also serve a simulated HTTP meter on this port, at /meter (default: none)",
     )
     parser.add_argument(
+        "--mqtt-port",
+        type=int,
+        default=None,
+        help="also run an MQTT broker on this port, with a simulated meter publishing "
+        f"JSON to {MQTT_PREFIX}/state every {MQTT_INTERVAL_S:g} s (default: none)",
+    )
+    parser.add_argument(
         "--token", default=None, help="require this bearer token (default: none)"
     )
     parser.add_argument(
@@ -69,9 +82,31 @@ async def _run(args: argparse.Namespace) -> None:
             loop.add_signal_handler(signum, stop.set)
     print(f"heat-pump service listening on {services.heatpump.url}", flush=True)
     print(f"thermostat service listening on {services.thermostat.url}", flush=True)
-    # A second household's meter (a workshop, say), in the flat JSON shape.
+    # A second household's meter (a workshop, say), in the flat JSON shape, and
+    # a third one's on MQTT (a garage), with the broker it publishes to.
     http_meter: HttpMeter | None = None
+    broker: MqttBroker | None = None
+    publishing: asyncio.Task[int] | None = None
     try:
+        if args.mqtt_port is not None:
+            broker = MqttBroker(args.host, args.mqtt_port)
+            await broker.start()
+            publisher = MqttMeterPublisher(
+                Household(seed=9, start_energy_kwh=52.0),
+                prefix=MQTT_PREFIX,
+                mode="json",
+            )
+            retained = broker
+            publishing = asyncio.create_task(
+                publisher.run(
+                    lambda topic, payload: retained.publish(
+                        topic, payload, retain=True
+                    ),
+                    MQTT_INTERVAL_S,
+                    stop,
+                )
+            )
+            print(f"MQTT broker listening on {args.host}:{broker.port}", flush=True)
         if args.http_meter_port is not None:
             http_meter = HttpMeter(
                 Household(seed=7, start_energy_kwh=310.0),
@@ -82,6 +117,11 @@ async def _run(args: argparse.Namespace) -> None:
             print(f"HTTP meter listening on {http_meter.url}", flush=True)
         await stop.wait()
     finally:
+        stop.set()
+        if publishing is not None:
+            await publishing
+        if broker is not None:
+            await broker.stop()
         if http_meter is not None:
             await http_meter.stop()
         await services.stop()

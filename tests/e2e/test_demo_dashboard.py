@@ -10,6 +10,7 @@ dashboard back as the frontend does and checks that every entity it names has a 
 from collections.abc import Iterator
 from pathlib import Path
 import sys
+import time
 from typing import Any
 
 import pytest
@@ -19,7 +20,9 @@ from devtools.companions import (
     KIND_THERMOSTAT,
     CompanionService,
     add_http_meter,
+    add_mqtt_meter,
     set_up_companions,
+    set_up_mqtt,
     start_companion_services,
 )
 from devtools.dashboard import (
@@ -51,6 +54,7 @@ METER = Meter(name="Heat pump meter", unit_id=1, profile="wago_879_30xx")
 
 
 HTTP_METER_PORT = free_port()
+MQTT_PORT = free_port()
 
 
 @pytest.fixture
@@ -67,6 +71,7 @@ def services(socket_enabled: None, tmp_path: Path) -> Iterator[list[CompanionSer
         thermostat_port=wanted[1].port,
         log_path=tmp_path / "services.log",
         http_meter_port=HTTP_METER_PORT,
+        mqtt_port=MQTT_PORT,
     )
     try:
         yield wanted
@@ -89,6 +94,19 @@ def stack(services: list[CompanionService], tmp_path: Path) -> Iterator[Stack]:
         log_dir=tmp_path,
     ) as running:
         yield running
+
+
+def _wait_for_number(stack: Stack, entity_id: str, timeout: float = 30.0) -> float:
+    """The entity's state once it is a number (an MQTT meter shows unknown at first)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = stack.api.get(f"/api/states/{entity_id}")["state"]
+        try:
+            return float(state)
+        except ValueError:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{entity_id} is still {state!r}") from None
+        time.sleep(0.5)
 
 
 def _dashboard_as_the_frontend_reads_it(stack: Stack) -> dict[str, Any]:
@@ -136,5 +154,11 @@ def test_the_demo_dashboard_shows_only_entities_that_exist(
     assert float(power["state"]) >= 0
     energy = stack.api.get("/api/states/sensor.workshop_meter_energy")
     assert float(energy["state"]) >= 310.0  # the simulated workshop's counter
+    # And one on MQTT: Home Assistant's own MQTT client, the demo's broker.
+    assert set_up_mqtt(stack.api, "127.0.0.1", MQTT_PORT)
+    assert add_mqtt_meter(stack.api, "Garage meter", "zone", "demo/garage")
+    garage = _wait_for_number(stack, "sensor.garage_meter_energy")
+    assert garage >= 52.0  # the simulated garage's counter
+    assert _wait_for_number(stack, "sensor.garage_meter_voltage") > 200
     entries = config_entries(stack.api)
-    assert [e["state"] for e in entries] == ["loaded"] * 4, entries
+    assert [e["state"] for e in entries] == ["loaded"] * 5, entries  # MQTT is not ours
