@@ -7,7 +7,10 @@ Import the parts from their modules:
 - `simulator.meter.SimulatedMeter`: serves any meter profile from such a model,
   with test controls (pin, freeze, refuse);
 - `simulator.server.ModbusSimulator`: a TCP gateway with meters behind it;
-- `simulator.clock`: the clocks that drive the models.
+- `simulator.clock`: the clocks that drive the models;
+- `simulator.http_meter.HttpMeter`, `simulator.mqtt_meter.MqttMeterPublisher`
+  and `simulator.mqtt_broker.MqttBroker`: meters that are not on Modbus, a
+  JSON endpoint and MQTT messages, and a broker to carry the messages.
 
 The package reuses the integration's pure meter library (profiles, encode and
 decode), so the simulator and the integration can never disagree about a
