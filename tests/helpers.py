@@ -6,9 +6,13 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+import pytest
 
 from custom_components.energy_meters.const import DOMAIN
+from custom_components.energy_meters.meterlib.model import Quantity
 from custom_components.energy_meters.meterlib.profiles import builtin_profiles
+from simulator.clock import ManualClock
+from simulator.household import Household
 from simulator.meter import SimulatedMeter
 from simulator.server import ModbusSimulator
 
@@ -56,3 +60,26 @@ async def async_add_gateway(
     await hass.async_block_till_done()
     entry: ConfigEntry = result["result"]
     return entry
+
+
+# The compressor runs then (seed 3, from noon): a real load, not a standby one.
+LOADED_HOUSEHOLD_START_S = 3600.0
+
+
+@pytest.fixture(name="household")
+def fixture_household() -> Household:
+    """A household on a manual clock, so a reading stays put during a test."""
+    household = Household(
+        seed=3, clock=ManualClock(LOADED_HOUSEHOLD_START_S), start_hour=12.0
+    )
+    assert household.values()[Quantity.POWER_TOTAL] > 1000.0
+    return household
+
+
+def mean_voltage(values: dict[Quantity, float]) -> float:
+    """The mean of the phase voltages: what a single-value meter reports."""
+    return (
+        values[Quantity.VOLTAGE_L1]
+        + values[Quantity.VOLTAGE_L2]
+        + values[Quantity.VOLTAGE_L3]
+    ) / 3

@@ -14,19 +14,10 @@ import aiohttp
 import pytest
 
 from custom_components.energy_meters.meterlib.model import Quantity
-from simulator.clock import ManualClock
 from simulator.household import Household
 from simulator.http_meter import HttpMeter, MeterFault, MeterShape
 
-START_S = 3600.0  # the compressor runs then (seed 3, from noon): a real load
-
-
-@pytest.fixture
-def household() -> Household:
-    """A household on a manual clock, so a reading stays put during a test."""
-    household = Household(seed=3, clock=ManualClock(START_S), start_hour=12.0)
-    assert household.values()[Quantity.POWER_TOTAL] > 1000.0
-    return household
+from .helpers import fixture_household, mean_voltage  # noqa: F401
 
 
 @pytest.fixture
@@ -61,14 +52,6 @@ async def _json(http: aiohttp.ClientSession, url: str, **kwargs: Any) -> Any:
     return json.loads(text)
 
 
-def _voltage(values: dict[Quantity, float]) -> float:
-    return (
-        values[Quantity.VOLTAGE_L1]
-        + values[Quantity.VOLTAGE_L2]
-        + values[Quantity.VOLTAGE_L3]
-    ) / 3
-
-
 async def test_url_is_loopback_with_the_real_port(meter: HttpMeter) -> None:
     """The URL names 127.0.0.1, the port the system picked and the path."""
     assert meter.port != 0
@@ -84,7 +67,7 @@ async def test_flat_shape(
     assert body == {
         "power_kw": pytest.approx(values[Quantity.POWER_TOTAL] / 1000),
         "energy_kwh": pytest.approx(values[Quantity.ENERGY_IMPORT_TOTAL]),
-        "voltage": pytest.approx(_voltage(values)),
+        "voltage": pytest.approx(mean_voltage(values)),
         "current": pytest.approx(values[Quantity.CURRENT_L1]),
         "power_factor": pytest.approx(values[Quantity.POWER_FACTOR]),
         "frequency": pytest.approx(values[Quantity.FREQUENCY]),
@@ -100,7 +83,7 @@ async def test_alternate_shape(
     assert await _json(http, meter.url) == {
         "activePower": pytest.approx(values[Quantity.POWER_TOTAL]),
         "totalEnergy": pytest.approx(values[Quantity.ENERGY_IMPORT_TOTAL]),
-        "voltage": pytest.approx(_voltage(values)),
+        "voltage": pytest.approx(mean_voltage(values)),
     }
 
 

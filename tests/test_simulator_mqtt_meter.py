@@ -10,27 +10,10 @@ import json
 import pytest
 
 from custom_components.energy_meters.meterlib.model import Quantity
-from simulator.clock import ManualClock
 from simulator.household import Household
 from simulator.mqtt_meter import MqttMeterPublisher, MqttMode, _plain_number
 
-START_S = 3600.0  # the compressor runs then (seed 3, from noon): a real load
-
-
-@pytest.fixture
-def household() -> Household:
-    """A household on a manual clock, so a reading stays put during a test."""
-    household = Household(seed=3, clock=ManualClock(START_S), start_hour=12.0)
-    assert household.values()[Quantity.POWER_TOTAL] > 1000.0
-    return household
-
-
-def _voltage(values: dict[Quantity, float]) -> float:
-    return (
-        values[Quantity.VOLTAGE_L1]
-        + values[Quantity.VOLTAGE_L2]
-        + values[Quantity.VOLTAGE_L3]
-    ) / 3
+from .helpers import fixture_household, mean_voltage  # noqa: F401
 
 
 def test_plain_mode_one_topic_per_quantity(household: Household) -> None:
@@ -51,7 +34,7 @@ def test_plain_mode_one_topic_per_quantity(household: Household) -> None:
     assert (
         float(payloads["home/meter/energy"]) == (values[Quantity.ENERGY_IMPORT_TOTAL])
     )
-    assert float(payloads["home/meter/voltage"]) == pytest.approx(_voltage(values))
+    assert float(payloads["home/meter/voltage"]) == pytest.approx(mean_voltage(values))
     assert float(payloads["home/meter/current"]) == values[Quantity.CURRENT_L1]
     assert float(payloads["home/meter/power_factor"]) == (values[Quantity.POWER_FACTOR])
     assert float(payloads["home/meter/frequency"]) == values[Quantity.FREQUENCY]
@@ -69,7 +52,7 @@ def test_json_mode_one_state_topic(household: Household) -> None:
     assert json.loads(payload) == {
         "power_kw": pytest.approx(values[Quantity.POWER_TOTAL] / 1000),
         "energy_kwh": pytest.approx(values[Quantity.ENERGY_IMPORT_TOTAL]),
-        "voltage": pytest.approx(_voltage(values)),
+        "voltage": pytest.approx(mean_voltage(values)),
         "current": pytest.approx(values[Quantity.CURRENT_L1]),
         "power_factor": pytest.approx(values[Quantity.POWER_FACTOR]),
         "frequency": pytest.approx(values[Quantity.FREQUENCY]),
