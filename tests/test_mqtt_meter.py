@@ -265,3 +265,43 @@ async def test_an_mqtt_meter_waits_for_mqtt_at_start(hass: HomeAssistant) -> Non
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.SETUP_RETRY
     assert hass.states.get(POWER) is None
+
+
+async def test_json_paths_read_a_nested_payload(
+    hass: HomeAssistant, mqtt: MqttMockHAClient
+) -> None:
+    """Tasmota's SENSOR message keeps its readings under ENERGY: paths reach them."""
+    await async_add_mqtt_meter(
+        hass,
+        power_topic="tele/plug/SENSOR",
+        energy_topic="tele/plug/SENSOR",
+        voltage_topic="tele/plug/SENSOR",
+        json_paths={
+            "power_path": "ENERGY.Power",
+            "energy_path": "ENERGY.Total",
+            "voltage_path": "ENERGY.Voltage",
+        },
+    )
+    message = (
+        '{"Time": "2026-12-01T21:00:00", "ENERGY": {"Total": 12.345, "Power": 450,'
+        ' "Voltage": 231, "Current": 2.1}}'
+    )
+    await _send(hass, "tele/plug/SENSOR", message)
+    assert float(_value(hass, POWER)) == 450.0
+    assert float(_value(hass, ENERGY)) == 12.345
+    assert float(_value(hass, VOLTAGE)) == 231.0
+    # A message without the path is unreadable: nothing changes.
+    await _send(hass, "tele/plug/SENSOR", '{"Time": "2026-12-01T21:01:00"}')
+    assert float(_value(hass, POWER)) == 450.0
+
+
+async def test_an_mqtt_json_path_is_checked(
+    hass: HomeAssistant, mqtt: MqttMockHAClient
+) -> None:
+    """A path with an empty step is named in the form."""
+    result = await start_mqtt_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        mqtt_form(power_topic="a/b", json_paths={"power_path": "ENERGY..Power"}),
+    )
+    assert result["errors"] == {"json_paths": "invalid_path"}

@@ -25,7 +25,7 @@ from .const import (
 )
 from .meterlib.companions import CompanionError
 from .meterlib.http_meter import ALL_FIELDS, HttpMeterClient, parse_headers
-from .meterlib.payload import Field, PayloadError, PayloadFormat
+from .meterlib.payload import PayloadError
 from .standalone import StandaloneConfigEntry, StandaloneMeter, payload_format
 
 _LOGGER = logging.getLogger(__package__)
@@ -34,18 +34,6 @@ CONF_METHOD: Final = "method"
 CONF_HEADERS: Final = "headers"
 DEFAULT_HTTP_SCAN_INTERVAL: Final = 30
 MIN_HTTP_SCAN_INTERVAL: Final = 5
-# The JSON path of each field, as stored in the entry's data.
-PATH_KEYS: Final[Mapping[Field, str]] = {f: f"{f.value}_path" for f in Field}
-
-
-def http_format(data: Mapping[str, Any]) -> PayloadFormat:
-    """Units and JSON paths of an HTTP meter's data."""
-    units = payload_format(data)
-    return PayloadFormat(
-        power_unit=units.power_unit,
-        energy_unit=units.energy_unit,
-        paths={f: str(data[key]) for f, key in PATH_KEYS.items() if data.get(key)},
-    )
 
 
 def http_client(hass: HomeAssistant, data: Mapping[str, Any]) -> HttpMeterClient:
@@ -53,7 +41,7 @@ def http_client(hass: HomeAssistant, data: Mapping[str, Any]) -> HttpMeterClient
     return HttpMeterClient(
         async_get_clientsession(hass, verify_ssl=bool(data.get(CONF_VERIFY_SSL, True))),
         str(data[CONF_URL]),
-        http_format(data),
+        payload_format(data),
         method=str(data.get(CONF_METHOD, "GET")),
         headers=parse_headers(str(data.get(CONF_HEADERS, ""))),
         token=data.get(CONF_ACCESS_TOKEN) or None,
@@ -66,7 +54,7 @@ class HttpMeter(StandaloneMeter):
 
     def __init__(self, hass: HomeAssistant, entry: StandaloneConfigEntry) -> None:
         """Every field the answer may hold; the client from the entry's settings."""
-        fmt = http_format(entry.data)
+        fmt = payload_format(entry.data)
         fields = frozenset(fmt.paths) or ALL_FIELDS
         super().__init__(
             hass,

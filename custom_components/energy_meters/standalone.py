@@ -58,6 +58,8 @@ TO_REDACT: Final = {CONF_URL, CONF_ACCESS_TOKEN, "headers"}
 # What bare numbers are in, for MQTT and HTTP meters (see `meterlib.payload`).
 CONF_POWER_UNIT: Final = "power_unit"
 CONF_ENERGY_UNIT: Final = "energy_unit"
+# The JSON path of each field, as stored in the entry's data (optional).
+PATH_KEYS: Final[Mapping[Field, str]] = {f: f"{f.value}_path" for f in Field}
 
 type StandaloneConfigEntry = ConfigEntry[StandaloneMeter]
 
@@ -68,10 +70,11 @@ def is_standalone(entry: ConfigEntry) -> bool:
 
 
 def payload_format(data: Mapping[str, Any]) -> PayloadFormat:
-    """The units bare values are in, for an MQTT or HTTP meter's data."""
+    """How an MQTT or HTTP meter's payloads are read: bare units and JSON paths."""
     return PayloadFormat(
         power_unit=PowerUnit(data.get(CONF_POWER_UNIT, PowerUnit.W)),
         energy_unit=EnergyUnit(data.get(CONF_ENERGY_UNIT, EnergyUnit.KWH)),
+        paths={f: str(data[key]) for f, key in PATH_KEYS.items() if data.get(key)},
     )
 
 

@@ -54,7 +54,6 @@ from .http_source import (
     CONF_METHOD,
     DEFAULT_HTTP_SCAN_INTERVAL,
     MIN_HTTP_SCAN_INTERVAL,
-    PATH_KEYS,
     http_client,
 )
 from .meterlib.companions import (
@@ -75,7 +74,7 @@ from .mqtt_source import (
 )
 from .quality_section import data_quality_section, quality_data
 from .roles import CONF_ROLE, DEFAULT_ROLE, meter_role, role_selector
-from .standalone import CONF_ENERGY_UNIT, CONF_POWER_UNIT
+from .standalone import CONF_ENERGY_UNIT, CONF_POWER_UNIT, PATH_KEYS
 
 SECTION_JSON_PATHS: Final = "json_paths"
 _PLACEHOLDERS: Final = {"error": "", "response": ""}
@@ -110,12 +109,21 @@ def _common(default_name: str) -> dict[vol.Marker, Any]:
     }
 
 
+def _json_paths_section() -> section:
+    """The collapsed section with an optional JSON path per field."""
+    return section(
+        vol.Schema({vol.Optional(PATH_KEYS[which]): _text() for which in Field}),
+        {"collapsed": True},
+    )
+
+
 MQTT_SCHEMA: Final = vol.Schema(
     {
         **_common("MQTT meter"),
         **{vol.Optional(TOPIC_KEYS[which]): _text() for which in Field},
         vol.Optional(CONF_AVAILABILITY_TOPIC): _text(),
         **_units(),
+        vol.Required(SECTION_JSON_PATHS, default={}): _json_paths_section(),
         vol.Required(SECTION_DATA_QUALITY, default={}): data_quality_section(),
     }
 )
@@ -143,10 +151,7 @@ HTTP_SCHEMA: Final = vol.Schema(
             vol.Coerce(int),
         ),
         **_units(),
-        vol.Required(SECTION_JSON_PATHS, default={}): section(
-            vol.Schema({vol.Optional(PATH_KEYS[which]): _text() for which in Field}),
-            {"collapsed": True},
-        ),
+        vol.Required(SECTION_JSON_PATHS, default={}): _json_paths_section(),
         vol.Required(SECTION_DATA_QUALITY, default={}): data_quality_section(),
     }
 )
@@ -184,6 +189,7 @@ def _mqtt_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
         CONF_POWER_UNIT: str(user_input[CONF_POWER_UNIT]),
         CONF_ENERGY_UNIT: str(user_input[CONF_ENERGY_UNIT]),
         **_clean(user_input, TOPIC_KEYS),
+        **_clean(user_input.get(SECTION_JSON_PATHS) or {}, PATH_KEYS),
         **quality_data(user_input.get(SECTION_DATA_QUALITY)),
     }
     availability = str(user_input.get(CONF_AVAILABILITY_TOPIC) or "").strip()
@@ -199,6 +205,13 @@ def _mqtt_errors(data: Mapping[str, Any]) -> dict[str, str]:
     for key in [*(TOPIC_KEYS[f] for f in configured), CONF_AVAILABILITY_TOPIC]:
         if key in data and not valid_topic(str(data[key])):
             return {key: "invalid_topic"}
+    return _path_errors(data)
+
+
+def _path_errors(data: Mapping[str, Any]) -> dict[str, str]:
+    """A JSON path that is not made of keys and [index] steps."""
+    if any(not valid_path(str(data[key])) for key in PATH_KEYS.values() if key in data):
+        return {SECTION_JSON_PATHS: "invalid_path"}
     return {}
 
 
@@ -230,9 +243,7 @@ def _http_form_errors(data: Mapping[str, Any]) -> dict[str, str]:
         parse_headers(str(data[CONF_HEADERS]))
     except ValueError:
         return {CONF_HEADERS: "invalid_headers"}
-    if any(not valid_path(str(data[key])) for key in PATH_KEYS.values() if key in data):
-        return {SECTION_JSON_PATHS: "invalid_path"}
-    return {}
+    return _path_errors(data)
 
 
 def _http_read_error(err: Exception) -> tuple[str, dict[str, str]]:

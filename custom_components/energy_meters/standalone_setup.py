@@ -15,10 +15,15 @@ from homeassistant.exceptions import ConfigEntryNotReady
 
 from .const import CONF_KIND, DOMAIN, KIND_GUARD, KIND_HTTP_METER, KIND_MQTT_METER
 from .guard import CONF_GUARDED, GuardedSensor
-from .http_source import HttpMeter, http_format
+from .http_source import HttpMeter
 from .meterlib.payload import Field
 from .mqtt_source import MqttMeter, async_mqtt_available, topics
-from .standalone import STANDALONE_PLATFORMS, StandaloneConfigEntry, StandaloneMeter
+from .standalone import (
+    STANDALONE_PLATFORMS,
+    StandaloneConfigEntry,
+    StandaloneMeter,
+    payload_format,
+)
 
 
 def reports_power(data: Mapping[str, Any]) -> bool:
@@ -33,7 +38,7 @@ def reports_power(data: Mapping[str, Any]) -> bool:
         return data.get(CONF_GUARDED) == Field.POWER
     if kind == KIND_MQTT_METER:
         return Field.POWER in topics(data)
-    paths = http_format(data).paths
+    paths = payload_format(data).paths
     return not paths or Field.POWER in paths
 
 
