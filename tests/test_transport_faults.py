@@ -58,50 +58,46 @@ def _words(sim: ModbusSimulator, unit: int, address: int) -> list[int]:
     raise AssertionError(address)
 
 
+@asynccontextmanager
+async def _plain_rtu_client(
+    sim: ModbusSimulator,
+) -> AsyncIterator[AsyncModbusTcpClient]:
+    """Pymodbus's own client in RTU framing, without this integration's checks."""
+    client = AsyncModbusTcpClient(
+        "127.0.0.1",
+        port=sim.port,
+        framer=FramerType.RTU,
+        timeout=TIMEOUT_S,
+        retries=0,
+        reconnect_delay=0,
+    )
+    assert await client.connect()
+    try:
+        yield client
+    finally:
+        client.close()
+
+
 async def test_plain_pymodbus_takes_a_late_rtu_answer_for_the_next_one() -> None:
     """The hazard: the voltage's late answer is returned as the power's."""
-    async with _gateway("rtu") as sim:
-        client = AsyncModbusTcpClient(
-            "127.0.0.1",
-            port=sim.port,
-            framer=FramerType.RTU,
-            timeout=TIMEOUT_S,
-            retries=0,
-            reconnect_delay=0,
-        )
-        assert await client.connect()
-        try:
-            sim.meter(1).faults.inject(Fault.LATE)
-            with pytest.raises(Exception, match="No response"):
-                await client.read_holding_registers(VOLTAGE, count=2, device_id=1)
-            answer = await client.read_holding_registers(POWER, count=2, device_id=1)
-            assert answer.registers == _words(sim, 1, VOLTAGE)
-            assert answer.registers != _words(sim, 1, POWER)
-        finally:
-            client.close()
+    async with _gateway("rtu") as sim, _plain_rtu_client(sim) as client:
+        sim.meter(1).faults.inject(Fault.LATE)
+        with pytest.raises(Exception, match="No response"):
+            await client.read_holding_registers(VOLTAGE, count=2, device_id=1)
+        answer = await client.read_holding_registers(POWER, count=2, device_id=1)
+        assert answer.registers == _words(sim, 1, VOLTAGE)
+        assert answer.registers != _words(sim, 1, POWER)
 
 
 async def test_plain_pymodbus_skips_a_late_answer_from_another_unit() -> None:
     """The plain client does check the unit: unit 2's late answer is not unit 1's."""
-    async with _gateway("rtu") as sim:
-        client = AsyncModbusTcpClient(
-            "127.0.0.1",
-            port=sim.port,
-            framer=FramerType.RTU,
-            timeout=TIMEOUT_S,
-            retries=0,
-            reconnect_delay=0,
-        )
-        assert await client.connect()
-        try:
-            sim.meter(2).faults.inject(Fault.LATE)
-            with pytest.raises(Exception, match="No response"):
-                await client.read_holding_registers(VOLTAGE, count=2, device_id=2)
-            answer = await client.read_holding_registers(VOLTAGE, count=2, device_id=1)
-            assert answer.dev_id == 1
-            assert answer.registers == _words(sim, 1, VOLTAGE)
-        finally:
-            client.close()
+    async with _gateway("rtu") as sim, _plain_rtu_client(sim) as client:
+        sim.meter(2).faults.inject(Fault.LATE)
+        with pytest.raises(Exception, match="No response"):
+            await client.read_holding_registers(VOLTAGE, count=2, device_id=2)
+        answer = await client.read_holding_registers(VOLTAGE, count=2, device_id=1)
+        assert answer.dev_id == 1
+        assert answer.registers == _words(sim, 1, VOLTAGE)
 
 
 @pytest.mark.parametrize("framing", ["rtu", "tcp"])
