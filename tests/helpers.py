@@ -1,6 +1,12 @@
 """Helpers the tests share: ports, simulated meters, a configured gateway."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+import selectors
 import socket
+import subprocess
+import sys
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
@@ -83,3 +89,32 @@ def mean_voltage(values: dict[Quantity, float]) -> float:
         + values[Quantity.VOLTAGE_L2]
         + values[Quantity.VOLTAGE_L3]
     ) / 3
+
+
+REPO = Path(__file__).parent.parent
+
+
+@contextmanager
+def running_module(module: str, *args: str) -> Iterator[subprocess.Popen[str]]:
+    """Run `python -m module args` from the repository; yield it once it has printed.
+
+    The simulators print where they listen as soon as they do, so the first
+    output means "ready". The process is always ended, killed if need be.
+    """
+    process = subprocess.Popen(
+        [sys.executable, "-m", module, *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        with selectors.DefaultSelector() as selector:
+            selector.register(process.stdout, selectors.EVENT_READ)
+            assert selector.select(timeout=30), f"{module} printed nothing in 30 s"
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=10)

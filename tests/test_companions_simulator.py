@@ -4,12 +4,8 @@ import asyncio
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 import json
-from pathlib import Path
 import re
-import selectors
 import signal
-import subprocess
-import sys
 from typing import Any
 
 import aiohttp
@@ -25,7 +21,7 @@ from simulator.services import (
 )
 from simulator.services.thermostat import DEFAULT_CONFIG
 
-REPO = Path(__file__).parent.parent
+from .helpers import running_module
 
 
 @pytest.fixture
@@ -369,29 +365,9 @@ async def test_live_loops_run_and_stop(socket_enabled: None) -> None:
 
 def test_cli_runs_both_services_until_a_signal(socket_enabled: None) -> None:
     """`python -m simulator.services` prints where each listens and stops on SIGTERM."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "simulator.services",
-            "--heatpump-port",
-            "0",
-            "--thermostat-port",
-            "0",
-            "--host",
-            "127.0.0.1",
-            "--static",
-        ],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    args = ("--heatpump-port", "0", "--thermostat-port", "0", "--host", "127.0.0.1")
+    with running_module("simulator.services", *args, "--static") as process:
         assert process.stdout is not None
-        with selectors.DefaultSelector() as selector:
-            selector.register(process.stdout, selectors.EVENT_READ)
-            assert selector.select(timeout=30), "the services did not start"
         # Both lines are printed together, once both services listen.
         lines = [process.stdout.readline().strip() for _ in range(2)]
         assert re.fullmatch(
@@ -402,7 +378,18 @@ def test_cli_runs_both_services_until_a_signal(socket_enabled: None) -> None:
         )
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.communicate(timeout=10)
+
+
+def test_cli_adds_the_demos_http_meter_and_mqtt_broker(socket_enabled: None) -> None:
+    """With --mqtt-port and --http-meter-port the same process serves the demo's meters."""
+    args = ("--heatpump-port", "0", "--thermostat-port", "0", "--static")
+    extra = ("--mqtt-port", "0", "--http-meter-port", "0")
+    with running_module("simulator.services", *args, *extra) as process:
+        assert process.stdout is not None
+        lines = [process.stdout.readline().strip() for _ in range(4)]
+        assert re.fullmatch(r"MQTT broker listening on 127\.0\.0\.1:\d+", lines[2])
+        assert re.fullmatch(
+            r"HTTP meter listening on http://127\.0\.0\.1:\d+/meter", lines[3]
+        )
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0

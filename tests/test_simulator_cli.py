@@ -4,10 +4,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 import re
-import selectors
 import signal
 import subprocess
-import sys
 
 from pymodbus.client import ModbusTcpClient
 from pymodbus.framer import FramerType
@@ -18,7 +16,8 @@ from custom_components.energy_meters.meterlib.model import Quantity
 from custom_components.energy_meters.meterlib.profiles import builtin_profiles
 from simulator.cli import main
 
-REPO = Path(__file__).parent.parent
+from .helpers import running_module
+
 LISTENING = re.compile(
     r"^Simulator listening on 127\.0\.0\.1:(\d+) \((tcp|rtu)\), units (.+)$"
 )
@@ -38,25 +37,9 @@ registers:
 @contextmanager
 def _running(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """Run the simulator; yield the process and its first line; always end it."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "simulator", "--port", "0", *args],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    with running_module("simulator", "--port", "0", *args) as process:
         assert process.stdout is not None
-        with selectors.DefaultSelector() as selector:
-            selector.register(process.stdout, selectors.EVENT_READ)
-            ready = selector.select(timeout=30)
-        assert ready, "the simulator did not say it was listening"
-        line = process.stdout.readline().strip()
-        yield process, line
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.communicate(timeout=10)
+        yield process, process.stdout.readline().strip()
 
 
 @pytest.mark.usefixtures("socket_enabled")
@@ -107,6 +90,9 @@ def test_cli_serves_several_meters_and_stops_on_a_signal(
         (["--unit", "0"], "unit id"),
         (["--unit", "1", "--unit", "1"], "share a unit id"),
         (["--speed", "0"], "--speed"),
+        (["--fault-rate", "1.5"], "--fault-rate must be between 0 and 1"),
+        (["--fault-rate", "0.1", "--faults", "spike,bogus"], "unknown fault 'bogus'"),
+        (["--late-delay", "0"], "--late-delay must be positive"),
     ],
 )
 def test_cli_rejects_bad_arguments(
