@@ -8,7 +8,8 @@ plus the raw configuration editor do), which leaves it editable in the UI.
 Reads YAML with PyYAML, which every Home Assistant environment has.
 """
 
-from collections.abc import Iterator, Mapping
+import argparse
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,16 @@ import yaml
 from devtools.ha_bootstrap import REPO_ROOT, HomeAssistantApi
 from devtools.ha_websocket import HomeAssistantWebSocket
 
-DASHBOARD_FILE = REPO_ROOT / "dashboards" / "energy_meters.yaml"
+DASHBOARDS_DIR = REPO_ROOT / "dashboards"
+DASHBOARD_FILE = DASHBOARDS_DIR / "energy_meters.yaml"
+TRANSLATIONS_DIR = DASHBOARDS_DIR / "translations"
 DASHBOARD_URL_PATH = "energy-meters"
 DASHBOARD_TITLE = "Energy meters"
 DASHBOARD_ICON = "mdi:lightning-bolt-circle"
+
+# The keys whose values a person reads: card titles, names and headings. Cards
+# without a name show the entity's name, which Home Assistant translates itself.
+TEXT_KEYS = frozenset({"title", "name", "heading"})
 
 # Where a card names entities: `entity: x`, `entities: [x, {entity: x}]`.
 _ENTITY_KEYS = frozenset({"entity"})
@@ -34,6 +41,77 @@ def load_dashboard(path: Path = DASHBOARD_FILE) -> dict[str, Any]:
         msg = f"{path}: not a dashboard (a mapping with a list of views)"
         raise TypeError(msg)
     return config
+
+
+def languages() -> list[str]:
+    """The languages the dashboard is translated into, besides English."""
+    return sorted(path.stem for path in TRANSLATIONS_DIR.glob("*.yaml"))
+
+
+def localized_file(language: str) -> Path:
+    """Where the dashboard in `language` is kept (the English one for "en")."""
+    if language == "en":
+        return DASHBOARD_FILE
+    return DASHBOARDS_DIR / f"energy_meters.{language}.yaml"
+
+
+def texts(config: Any) -> list[str]:
+    """Every text of the dashboard a person reads, in order of appearance."""
+    found: list[str] = []
+    _walk_texts(config, found.append)
+    return found
+
+
+def localize(config: Any, language: str) -> Any:
+    """The dashboard with its texts in `language`; KeyError names a missing one.
+
+    Lovelace has no translations of its own: a dashboard is one text per
+    language. The English file is the original and a table per language
+    gives the rest, so the German file cannot miss a card the English one has.
+    """
+    if language == "en":
+        return config
+    table = yaml.safe_load(
+        (TRANSLATIONS_DIR / f"{language}.yaml").read_text(encoding="utf-8")
+    )
+    return _translated(config, table)
+
+
+def _translated(node: Any, table: Mapping[str, str]) -> Any:
+    if isinstance(node, Mapping):
+        return {
+            key: table[value]
+            if key in TEXT_KEYS and isinstance(value, str)
+            else _translated(value, table)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_translated(item, table) for item in node]
+    return node
+
+
+def _walk_texts(node: Any, found: Callable[[str], None]) -> None:
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            if key in TEXT_KEYS and isinstance(value, str):
+                found(value)
+            else:
+                _walk_texts(value, found)
+    elif isinstance(node, list):
+        for item in node:
+            _walk_texts(item, found)
+
+
+def render_localized(language: str) -> str:
+    """The text of the dashboard file in `language`, as it is kept in dashboards/."""
+    config = localize(load_dashboard(), language)
+    header = (
+        f"# Energy Meters dashboard, language {language!r}: made from\n"
+        f"# energy_meters.yaml and translations/{language}.yaml by\n"
+        "# `python -m devtools.dashboard --write`; change those, not this file.\n"
+        "# docs/dashboard.md explains the cards and how to adapt the entity ids.\n"
+    )
+    return header + yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
 
 
 def referenced_entities(config: Any) -> set[str]:
@@ -83,18 +161,32 @@ def _cards(node: Any) -> Iterator[Mapping[str, Any]]:
             yield from _cards(item)
 
 
+def dashboard_for(language: str) -> dict[str, Any]:
+    """The dashboard in Home Assistant's language, English when it has none."""
+    config: dict[str, Any] = localize(
+        load_dashboard(), language if language in languages() else "en"
+    )
+    return config
+
+
 def install_dashboard(
     api: HomeAssistantApi,
-    config: Mapping[str, Any],
+    config: Mapping[str, Any] | None = None,
     *,
     url_path: str = DASHBOARD_URL_PATH,
-    title: str = DASHBOARD_TITLE,
+    title: str | None = None,
 ) -> bool:
     """Create the dashboard in the sidebar and save its configuration.
 
-    Returns False, and changes nothing, when a dashboard with this path exists:
-    it may have been edited in the UI since.
+    Without a configuration, the dashboard in Home Assistant's language is
+    installed; the sidebar entry takes its title. Returns False, and changes
+    nothing, when a dashboard with this path exists: it may have been edited
+    in the UI since.
     """
+    if config is None:
+        config = dashboard_for(str(api.get("/api/config").get("language", "en")))
+    if title is None:
+        title = str(config.get("title", DASHBOARD_TITLE))
     with HomeAssistantWebSocket(api.base_url, api.token or "") as ws:
         existing = ws.call("lovelace/dashboards/list")
         if any(item.get("url_path") == url_path for item in existing):
@@ -110,3 +202,27 @@ def install_dashboard(
         )
         ws.call("lovelace/config/save", url_path=url_path, config=dict(config))
     return True
+
+
+def main() -> None:
+    """Write (or, with --check, compare) the translated dashboard files."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help="write the files")
+    args = parser.parse_args()
+    stale = []
+    for language in languages():
+        path = localized_file(language)
+        text = render_localized(language)
+        current = path.read_text(encoding="utf-8") if path.exists() else None
+        if current != text:
+            stale.append(path)
+            if args.write:
+                path.write_text(text, encoding="utf-8")
+    for path in stale:
+        print(f"{'wrote' if args.write else 'out of date'}: {path}")
+    if stale and not args.write:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -34,7 +34,7 @@ from devtools.companions import (
     set_up_mqtt,
     start_companion_services,
 )
-from devtools.dashboard import DASHBOARD_URL_PATH, install_dashboard, load_dashboard
+from devtools.dashboard import DASHBOARD_URL_PATH, install_dashboard
 from devtools.ha_bootstrap import (
     DEMO_CONFIG_DOMAINS,
     DOMAIN,
@@ -265,8 +265,8 @@ def _companion_services(args: argparse.Namespace) -> tuple[CompanionService, ...
 
 
 def _set_up_dashboard(stack: Stack) -> str:
-    """Install dashboards/energy_meters.yaml in the sidebar, once."""
-    if install_dashboard(stack.api, load_dashboard()):
+    """Install dashboards/energy_meters.yaml (in HA's language) in the sidebar, once."""
+    if install_dashboard(stack.api):
         return "installed"
     return "kept as it is"
 

@@ -51,9 +51,10 @@ def _power(hass: HomeAssistant, watts: float) -> None:
     )
 
 
-def _capacity(hass: HomeAssistant, kilowatts: float) -> None:
+def _capacity(hass: HomeAssistant, kilowatts: float, unit: str = "kW") -> None:
+    value = kilowatts * 1000 if unit == "W" else kilowatts
     hass.states.async_set(
-        CAPACITY, str(kilowatts), {"unit_of_measurement": "kW", "device_class": "power"}
+        CAPACITY, str(value), {"unit_of_measurement": unit, "device_class": "power"}
     )
 
 
@@ -163,6 +164,39 @@ async def test_shed_load_when_capacity_runs_low(hass: HomeAssistant) -> None:
     assert len(turned_off) == 1
     assert turned_off[0].data["entity_id"] == ["switch.ev_charger", "switch.sauna"]
     assert [call.data for call in notified] == [{"message": "Loads shed"}]
+
+
+async def test_shed_load_compares_a_sensor_in_watts_in_kilowatts(
+    hass: HomeAssistant,
+) -> None:
+    """The picker offers power sensors in W too: 1200 W is 1.2 kW, below 1.5 kW."""
+    turned_off = async_mock_service(hass, "homeassistant", "turn_off")
+    _capacity(hass, 6.0, unit="W")
+    assert await async_setup_component(
+        hass,
+        "automation",
+        {
+            "automation": {
+                "id": "shed_ev",
+                "alias": "Shed EV",
+                "use_blueprint": {
+                    "path": SHED_BLUEPRINT,
+                    "input": {
+                        "capacity_sensor": CAPACITY,
+                        "margin": 1.5,
+                        "loads": ["switch.ev_charger"],
+                    },
+                },
+            }
+        },
+    )
+    await hass.async_block_till_done()
+    _capacity(hass, 2.0, unit="W")  # 2000 W: above the margin, not below 1.5 W
+    await hass.async_block_till_done()
+    assert turned_off == []
+    _capacity(hass, 1.2, unit="W")
+    await hass.async_block_till_done()
+    assert len(turned_off) == 1
 
 
 async def test_shed_load_without_further_actions(hass: HomeAssistant) -> None:

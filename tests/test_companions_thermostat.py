@@ -1,8 +1,11 @@
 """The thermostat device and the BLU sensors against the fake thermostat service."""
 
 from datetime import UTC, datetime, timedelta
+import importlib.util
+import inspect
 import json
 import logging
+import sys
 
 from homeassistant.components.climate import (
     ATTR_HVAC_ACTION,
@@ -10,6 +13,7 @@ from homeassistant.components.climate import (
     SERVICE_SET_HVAC_MODE,
     SERVICE_SET_PRESET_MODE,
     SERVICE_SET_TEMPERATURE,
+    ClimateEntity,
 )
 from homeassistant.components.number import ATTR_VALUE, SERVICE_SET_VALUE
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntry
@@ -31,6 +35,7 @@ from custom_components.energy_meters.const import DOMAIN
 from custom_components.energy_meters.diagnostics import (
     async_get_config_entry_diagnostics,
 )
+from custom_components.energy_meters.thermostat_entities import Thermostat
 from simulator.services import BluSensor, FaultKind, ThermostatService
 
 from .companions_fixtures import (
@@ -96,6 +101,93 @@ async def test_climate_shows_the_thermostat(
     assert state.attributes["hvac_modes"] == ["heat", "off"]
     assert state.attributes["reason"] == "Manual override: Switch forced OFF"
     assert state.name == f"Thermostat 127.0.0.1:{thermostat_service.port}"
+
+
+# The climate temperature API that Home Assistant 2026.11 renamed (the old names stop
+# working in 2027.11), with the names that provide each replacement
+# (homeassistant/components/climate/entity.py and helpers/deprecation.py of 2026.11).
+_NATIVE_OF_DEPRECATED = {
+    "temperature_unit": {"native_temperature_unit", "_attr_native_temperature_unit"},
+    "_attr_temperature_unit": {"_attr_native_temperature_unit"},
+    "current_temperature": {
+        "native_current_temperature",
+        "_attr_native_current_temperature",
+    },
+    "_attr_current_temperature": {"_attr_native_current_temperature"},
+    "target_temperature": {
+        "native_target_temperature",
+        "_attr_native_target_temperature",
+    },
+    "_attr_target_temperature": {"_attr_native_target_temperature"},
+    "target_temperature_high": {
+        "native_target_temperature_high",
+        "_attr_native_target_temperature_high",
+    },
+    "_attr_target_temperature_high": {"_attr_native_target_temperature_high"},
+    "target_temperature_low": {
+        "native_target_temperature_low",
+        "_attr_native_target_temperature_low",
+    },
+    "_attr_target_temperature_low": {"_attr_native_target_temperature_low"},
+}
+
+
+def test_climate_provides_the_native_temperature_api() -> None:
+    """Whatever provides an old name of the temperature API provides the native one.
+
+    Home Assistant 2026.11's rule (migrate_deprecated_entity_members): the most
+    derived class providing the old or the native name decides; if it provides only
+    the old one, a warning is logged when the class is created, so at every start.
+    This checks the rule itself, so it also fails under 2026.10, which has no such
+    deprecation (see the next test).
+    """
+    old_only: list[str] = []
+    for name, native in _NATIVE_OF_DEPRECATED.items():
+        provider = next(
+            klass
+            for klass in Thermostat.__mro__
+            if klass is ClimateEntity
+            or name in vars(klass)
+            or native & vars(klass).keys()
+        )
+        if provider is not ClimateEntity and not native & vars(provider).keys():
+            old_only.append(f"{provider.__name__}.{name}")
+    assert not old_only, old_only
+
+
+async def test_climate_logs_no_deprecation_warning(
+    hass: HomeAssistant,
+    thermostat_service: ThermostatService,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No "will stop working" warning: from creating the class, or showing the state.
+
+    Home Assistant 2026.11 checks a climate class when it is created, that is when
+    its module is imported at start (long before caplog), and reports reads of the
+    old names. So a fresh copy of the module is executed here, under caplog. 2026.10
+    has no such deprecation, so under it this test cannot fail; the test above is
+    the one that can.
+    """
+    name = f"{Thermostat.__module__}_fresh_copy"
+    spec = importlib.util.spec_from_file_location(name, inspect.getfile(Thermostat))
+    assert spec is not None
+    assert spec.loader is not None
+    fresh = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, name, fresh)
+    with caplog.at_level(logging.WARNING):
+        spec.loader.exec_module(fresh)
+        assert fresh.Thermostat is not Thermostat
+        entry = await _add(hass, thermostat_service)
+        state = _climate(hass, entry)
+    assert state.attributes["current_temperature"] == 21.2
+    assert state.attributes[ATTR_TEMPERATURE] == 22.0
+    warnings = [
+        record.getMessage()
+        for record in caplog.records
+        if "will stop working" in record.getMessage()
+    ]
+    assert not warnings, warnings
 
 
 async def test_preset_change_leaves_every_other_field_untouched(

@@ -1,6 +1,7 @@
 """The config flow, driven for real against the simulator on 127.0.0.1."""
 
 from pathlib import Path
+import socket
 from typing import Any
 
 from homeassistant.config_entries import (
@@ -10,6 +11,8 @@ from homeassistant.config_entries import (
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+import pytest
+from pytest_homeassistant_custom_component import plugins as ha_test_plugins
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.energy_meters.const import DOMAIN, SUBENTRY_METER
@@ -122,10 +125,10 @@ async def test_happy_path_creates_gateway_with_meter(
     assert float(state.state) > 0
 
 
-async def test_host_is_normalised(
+async def test_gateway_is_identified_by_its_address(
     hass: HomeAssistant, simulator: ModbusSimulator
 ) -> None:
-    """Spaces and upper case in the host do not make a second gateway."""
+    """Spaces, upper case and a host name resolve to the address: one gateway id."""
     result = await _gateway_form(hass)
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
@@ -133,7 +136,60 @@ async def test_host_is_normalised(
     )
     assert result["step_id"] == "meter"
     flow = hass.config_entries.flow.async_get(result["flow_id"])
-    assert flow["context"]["unique_id"] == f"localhost:{simulator.port}"
+    assert flow["context"]["unique_id"] == f"127.0.0.1:{simulator.port}"
+
+
+@pytest.mark.parametrize(
+    ("saved_host", "typed_host"),
+    [("127.0.0.1", "localhost"), ("localhost", "127.0.0.1")],
+)
+async def test_same_gateway_under_another_spelling_is_aborted(
+    hass: HomeAssistant, simulator: ModbusSimulator, saved_host: str, typed_host: str
+) -> None:
+    """`localhost` and `127.0.0.1` are one gateway, whichever the saved entry used.
+
+    The saved entry's unique id is the host as typed, as entries made before
+    ids were resolved have it: the check resolves every entry's host.
+    """
+    MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=f"{saved_host}:{simulator.port}",
+        data={
+            "host": saved_host,
+            "port": simulator.port,
+            "framing": "tcp",
+            "timeout": 1.0,
+        },
+    ).add_to_hass(hass)
+    result = await _gateway_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"host": typed_host, "port": simulator.port, "framing": "tcp", "timeout": 1},
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+@pytest.mark.parametrize("host", ["a" * 64 + ".example", "gate\x00way"])
+async def test_host_that_does_not_resolve(
+    hass: HomeAssistant,
+    socket_enabled: None,
+    monkeypatch: pytest.MonkeyPatch,
+    host: str,
+) -> None:
+    """A host no resolver accepts is an error on the host field; the form stays.
+
+    The test harness refuses every name lookup; these names are refused by the
+    real resolver before it asks any DNS server, so it is put back for them.
+    """
+    monkeypatch.setattr(socket, "getaddrinfo", ha_test_plugins._real_getaddrinfo)
+    result = await _gateway_form(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"host": host, "port": 502, "framing": "tcp", "timeout": 1}
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"host": "unknown_host"}
+    assert not hass.config_entries.async_entries(DOMAIN)
 
 
 async def test_cannot_connect(hass: HomeAssistant, socket_enabled: None) -> None:
@@ -160,6 +216,8 @@ async def test_no_response_from_unit_id(
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"unit_id": "no_response"}
+    placeholders = result["description_placeholders"]
+    assert (placeholders["unit_id"], placeholders["timeout"]) == ("9", "0.5")
     # The user can correct the unit id in the same dialog.
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"],
@@ -196,7 +254,8 @@ async def test_registers_the_meter_does_not_have(
         result["flow_id"], {"unit_id": 1, "profile": "absent_registers", "name": "X"}
     )
     assert result["errors"] == {"profile": "modbus_exception"}
-    assert "exception 2" in result["description_placeholders"]["error"]
+    placeholders = result["description_placeholders"]
+    assert (placeholders["code"], placeholders["address"]) == ("2", str(0x1000))
 
 
 async def test_same_gateway_twice_is_aborted(

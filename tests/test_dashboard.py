@@ -18,15 +18,22 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
+import yaml
 
 from custom_components.energy_meters.const import DOMAIN
 from devtools.companions import renamed_entity_ids
 from devtools.dashboard import (
     DASHBOARD_FILE,
     DASHBOARD_URL_PATH,
+    TRANSLATIONS_DIR,
+    languages,
     load_dashboard,
+    localize,
+    localized_file,
     referenced_entities,
+    render_localized,
     statistics_entities,
+    texts,
 )
 from simulator.server import ModbusSimulator
 from simulator.services import HeatPumpService, ThermostatService
@@ -245,3 +252,34 @@ def _missing_states(
         for preset in attributes.get("preset_modes", [])
         if preset not in presets or preset not in preset_icons
     ]
+
+
+@pytest.mark.parametrize("language", languages())
+def test_translated_dashboard_is_complete_and_up_to_date(language: str) -> None:
+    """Every text of the English dashboard is translated, and the file is current.
+
+    A card added to the English file without its translation, or a German file
+    not made again after a change, fails here (`python -m devtools.dashboard
+    --write` makes it again).
+    """
+    table = yaml.safe_load(
+        (TRANSLATIONS_DIR / f"{language}.yaml").read_text(encoding="utf-8")
+    )
+    english = texts(load_dashboard())
+    assert sorted(set(english) - set(table)) == []
+    assert sorted(set(table) - set(english)) == [], "translations of nothing"
+    localized = localize(load_dashboard(), language)
+    assert referenced_entities(localized) == referenced_entities(load_dashboard())
+    assert localized_file(language).read_text(encoding="utf-8") == render_localized(
+        language
+    )
+    assert yaml.safe_load(localized_file(language).read_text()) == localized
+
+
+def test_german_dashboard_has_no_english_left() -> None:
+    """The German texts differ from the English ones but for names and symbols."""
+    same = {"COP", "L1", "L2", "L3", "Thermostat"}
+    pairs = zip(
+        texts(load_dashboard()), texts(localize(load_dashboard(), "de")), strict=True
+    )
+    assert [en for en, de in pairs if en == de and en not in same] == []

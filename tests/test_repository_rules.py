@@ -9,22 +9,29 @@ code uses (see code_inventory.py):
   wants, requirements that Home Assistant's own pins admit;
 - hacs.json: only the keys HACS knows, a minimum Home Assistant version this one meets;
 - the brand icon: a 256 x 256 PNG (and 512 x 512 for @2x);
-- translations: every entity, config-flow step, error, abort, selector, exception and
-  repair issue the code uses is in en.json; de.json has exactly en.json's keys and
-  placeholders; services.yaml and the translations' "services" agree;
+- translations: en.json (and de.json) pass the schema hassfest validates en.json with
+  (translation keys, selector options included, no HTML, placeholders, no URL...);
+  every entity, config-flow step, error, abort, selector, exception and repair issue
+  the code uses is in en.json; de.json has exactly en.json's keys and placeholders;
+  services.yaml and the translations' "services" agree;
 - icons.json: an icon for every entity translation key (and every state of an enum)
   and every action;
 - quality_scale.yaml: every rule of the integration quality scale, each done, exempt
-  or todo, the last two with a reason.
+  or todo, the last two with a reason; hassfest's runtime-data rule (entry.runtime_data
+  set, and the typed ConfigEntry alias in every entry function and the options flow),
+  which hassfest itself checks for core integrations only.
 
 Adding an entity without a translation or an icon makes these tests fail.
 """
 
-from collections.abc import Iterator, Mapping
+import ast
+from collections.abc import Callable, Iterator, Mapping
+import copy
 import importlib.util
 import json
 from pathlib import Path
 import re
+import string
 import struct
 from types import ModuleType
 from typing import Any
@@ -32,8 +39,12 @@ from typing import Any
 from awesomeversion import AwesomeVersion, AwesomeVersionStrategy
 from homeassistant import const as ha_const
 import homeassistant.components
+from homeassistant.const import Platform
+from homeassistant.helpers import config_validation as cv
 from packaging.requirements import Requirement
 from packaging.version import Version
+import probatio as vol
+from probatio.humanize import humanize_error
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 import yaml
@@ -279,13 +290,328 @@ def test_brand_icon() -> None:
 
 
 def test_translation_keys_are_slugs() -> None:
-    """Keys are lower-case slugs, as hassfest wants (selector option values aside)."""
-    for path, _value in _leaves(EN):
-        parts = path.split(".")
-        for index, part in enumerate(parts):
-            if index >= 2 and parts[index - 1] == "options" and parts[0] == "selector":
-                continue  # option values are the data, e.g. parity "N"
-            assert SLUG.match(part), path
+    """Every key is a lower-case slug, selector option values included.
+
+    hassfest checks the keys it names (selector options, entity keys and states,
+    services...; see `_hassfest_strings_schema`); step, field, error and abort keys
+    are names the code uses, and held to the same rule here.
+    """
+    for language in ("en", "de"):
+        strings = _json(PACKAGE_DIR / "translations" / f"{language}.json")
+        for path, _value in _leaves(strings):
+            for part in path.split("."):
+                assert SLUG.match(part), f"{language}.json: {path}"
+
+
+# hassfest validates translations/en.json of a custom integration with the schema of
+# script/hassfest/translations.py (home-assistant/core, commit 00a70521db04); what
+# follows is that schema, with the same validators of Home Assistant's
+# config_validation. hassfest reads only en.json; de.json is held to it as well.
+_TRANSLATION_KEY = re.compile(r"^(?!.+[_-]{2})(?![_-])[a-z0-9-_]+(?<![_-])$")
+_COMBINED_REFERENCE = re.compile(r"(.+\[%)|(%\].+)")
+_QUOTED_PLACEHOLDER = re.compile(r"'{\w+}'")
+_URL = re.compile(
+    r"(((ftp|ftps|scp|http|https|mqtt|mqtts|socket|socks5):\/\/|www\.)"
+    r"[a-z0-9]+([\-\.]{1}[a-z0-9]+)*\.[a-z]{2,5}(:[0-9]{1,5})?(\/.*)?)",
+    re.IGNORECASE,
+)
+
+
+def _translation_key(value: Any) -> str:
+    """Hassfest's translation_key_validator: [a-z0-9-_]+, no _ or - at an end or twice."""
+    if not isinstance(value, str) or _TRANSLATION_KEY.match(value) is None:
+        raise vol.Invalid(f"invalid translation key {value!r}")
+    return value
+
+
+def _text(*, placeholders: bool = True) -> Callable[[Any], str]:
+    """Hassfest's validate_translation_value.
+
+    No HTML (Home Assistant's own check: anything like `<tag ...>`), no placeholder in
+    single quotes, placeholders valid identifiers (and none where not allowed), no
+    combined `[%key:...%]` references, no leading or trailing space, no URL.
+    """
+
+    def validate(value: Any) -> str:
+        text = cv.string_with_no_html(value)
+        if _QUOTED_PLACEHOLDER.search(text):
+            raise vol.Invalid("placeholder inside single quotes")
+        for _literal, field_name, _spec, _conversion in string.Formatter().parse(text):
+            if field_name and not placeholders:
+                raise vol.Invalid("placeholders are not supported in this value")
+            if field_name and not field_name.isidentifier():
+                raise vol.Invalid("placeholders must be valid identifiers")
+        if _COMBINED_REFERENCE.search(text):
+            raise vol.Invalid("combined translations")
+        if text != text.strip():
+            raise vol.Invalid("leading or trailing spaces")
+        if _URL.search(text):
+            raise vol.Invalid("URL: use a description placeholder")
+        return text
+
+    return validate
+
+
+def _data_entry_schema(*, subentry_flow: bool = False) -> Callable[[Any], Any]:
+    """gen_data_entry_schema, as hassfest calls it for config, subentry and options flows."""
+    text = _text()
+    fields = {
+        vol.Optional("data"): {str: text},
+        vol.Optional("data_description"): {str: text},
+    }
+    schema: dict[Any, Any] = {
+        vol.Optional("flow_title"): text,
+        vol.Required("step"): {
+            str: {
+                vol.Optional("title"): text,
+                vol.Optional("description"): text,
+                **fields,
+                vol.Optional("menu_options"): {str: text},
+                vol.Optional("menu_option_descriptions"): {str: text},
+                vol.Optional("submit"): text,
+                vol.Optional("sections"): {
+                    str: {
+                        **fields,
+                        vol.Optional("description"): text,
+                        vol.Optional("name"): text,
+                    },
+                },
+            }
+        },
+        vol.Optional("error"): {str: text},
+        vol.Optional("abort"): {str: text},
+        vol.Optional("progress"): {str: text},
+        vol.Optional("create_entry"): {str: text},
+        # config.title moved to the root long ago: a warning for a custom integration.
+        vol.Optional("title"): cv.string,
+    }
+    if subentry_flow:
+        schema[vol.Required("entry_type")] = text
+        schema[vol.Required("initiate_flow")] = {vol.Required("user"): text, str: text}
+    else:
+        schema[vol.Optional("initiate_flow")] = {vol.Required("user"): text}
+
+    def data_description_in_data(value: dict[str, Any]) -> dict[str, Any]:
+        for step_id, step in value["step"].items():
+            for key in step.get("data_description", {}):
+                if key not in step.get("data", {}):
+                    raise vol.Invalid(
+                        f"step {step_id}: data_description {key} not in data"
+                    )
+        return value
+
+    return vol.All(vol.Schema(schema), data_description_in_data)
+
+
+def _hassfest_strings_schema() -> vol.Schema:
+    """gen_strings_schema: the root of an integration's strings."""
+    text = _text()
+    state_text = _text(placeholders=False)
+    states = cv.schema_with_slug_keys(state_text, slug_validator=_translation_key)
+    fields = cv.schema_with_slug_keys(
+        {
+            vol.Required("name"): str,
+            vol.Required("description"): text,
+            vol.Optional("example"): text,
+        },
+        slug_validator=_translation_key,
+    )
+
+    def config_panel(value: Any) -> Any:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if key != "_":
+                    _translation_key(key)
+                config_panel(item)
+            return value
+        return text(value)
+
+    return vol.Schema(
+        {
+            vol.Optional("title"): text,
+            vol.Optional("config"): _data_entry_schema(),
+            vol.Optional("config_subentries"): cv.schema_with_slug_keys(
+                _data_entry_schema(subentry_flow=True),
+                slug_validator=vol.Any("_", cv.slug),
+            ),
+            vol.Optional("options"): _data_entry_schema(),
+            vol.Optional("preview_features"): cv.schema_with_slug_keys(
+                {
+                    vol.Required("name"): text,
+                    vol.Required("description"): text,
+                    vol.Optional("enable_confirmation"): text,
+                    vol.Optional("disable_confirmation"): text,
+                },
+                slug_validator=_translation_key,
+            ),
+            vol.Optional("selector"): cv.schema_with_slug_keys(
+                {
+                    vol.Optional("choices"): cv.schema_with_slug_keys(
+                        text, slug_validator=_translation_key
+                    ),
+                    vol.Optional("options"): cv.schema_with_slug_keys(
+                        text, slug_validator=_translation_key
+                    ),
+                    vol.Optional("unit_of_measurement"): cv.schema_with_slug_keys(
+                        text, slug_validator=_translation_key
+                    ),
+                    vol.Optional("fields"): vol.Any(
+                        cv.schema_with_slug_keys(str),
+                        cv.schema_with_slug_keys(
+                            {
+                                vol.Required("name"): str,
+                                vol.Required("description"): text,
+                            },
+                            slug_validator=_translation_key,
+                        ),
+                    ),
+                },
+                slug_validator=vol.Any("_", cv.slug),
+            ),
+            vol.Optional("device_automation"): {
+                vol.Optional(key): {str: text}
+                for key in (
+                    "action_type",
+                    "condition_type",
+                    "trigger_type",
+                    "trigger_subtype",
+                    "extra_fields",
+                    "extra_fields_descriptions",
+                )
+            },
+            vol.Optional("system_health"): {
+                vol.Optional("info"): cv.schema_with_slug_keys(
+                    text, slug_validator=_translation_key
+                ),
+            },
+            vol.Optional("config_panel"): config_panel,
+            vol.Optional("application_credentials"): {
+                vol.Optional("description"): text,
+            },
+            vol.Optional("issues"): {
+                str: vol.All(
+                    cv.has_at_least_one_key("description", "fix_flow"),
+                    vol.Schema(
+                        {
+                            vol.Required("title"): text,
+                            vol.Exclusive("description", "fixable"): text,
+                            vol.Exclusive("fix_flow", "fixable"): _data_entry_schema(),
+                        }
+                    ),
+                )
+            },
+            vol.Optional("entity_component"): cv.schema_with_slug_keys(
+                {
+                    vol.Optional("name"): str,
+                    vol.Optional("state"): states,
+                    vol.Optional("state_attributes"): cv.schema_with_slug_keys(
+                        {vol.Optional("name"): str, vol.Optional("state"): states},
+                        slug_validator=_translation_key,
+                    ),
+                },
+                slug_validator=vol.Any("_", cv.slug),
+            ),
+            vol.Optional("device"): cv.schema_with_slug_keys(
+                {vol.Optional("name"): text}, slug_validator=_translation_key
+            ),
+            vol.Optional("entity"): cv.schema_with_slug_keys(
+                cv.schema_with_slug_keys(
+                    {
+                        vol.Optional("name"): text,
+                        vol.Optional("state"): states,
+                        vol.Optional("state_attributes"): cv.schema_with_slug_keys(
+                            {
+                                vol.Optional("name"): state_text,
+                                vol.Optional("state"): states,
+                            },
+                            slug_validator=_translation_key,
+                        ),
+                        vol.Optional("unit_of_measurement"): state_text,
+                    },
+                    slug_validator=_translation_key,
+                ),
+                slug_validator=cv.slug,
+            ),
+            vol.Optional("exceptions"): cv.schema_with_slug_keys(
+                {vol.Optional("message"): text}, slug_validator=cv.slug
+            ),
+            vol.Optional("services"): cv.schema_with_slug_keys(
+                {
+                    vol.Required("name"): text,
+                    vol.Required("description"): text,
+                    vol.Optional("fields"): fields,
+                    vol.Optional("sections"): cv.schema_with_slug_keys(
+                        {vol.Required("name"): str, vol.Optional("description"): text},
+                        slug_validator=_translation_key,
+                    ),
+                },
+                slug_validator=_translation_key,
+            ),
+            **{
+                vol.Optional(kind): cv.schema_with_slug_keys(
+                    {
+                        vol.Required("name"): text,
+                        vol.Required("description"): text,
+                        vol.Optional("fields"): fields,
+                    },
+                    slug_validator=cv.underscore_slug,
+                )
+                for kind in ("conditions", "triggers")
+            },
+            vol.Optional("conversation"): {
+                vol.Required("agent"): {vol.Required("done"): text},
+            },
+            vol.Optional("common"): vol.Schema({cv.slug: text}),
+        }
+    )
+
+
+def _hassfest_translation_error(strings: Mapping[str, Any]) -> str | None:
+    """What hassfest would say about these strings; None if they pass."""
+    try:
+        _hassfest_strings_schema()(strings)
+    except vol.Invalid as err:
+        return humanize_error(dict(strings), err)
+    return None
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_translations_pass_hassfest(language: str) -> None:
+    """The schema hassfest validates en.json with: keys, no HTML, placeholders, URLs."""
+    strings = _json(PACKAGE_DIR / "translations" / f"{language}.json")
+    assert _hassfest_translation_error(strings) is None
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("selector", "parity", "options", "N"), "None"),
+        (("selector", "Parity", "options", "none"), "None"),
+        (("selector", "parity", "options", "odd_"), "Odd"),
+        (("config", "step", "guard", "data_description", "name"), "Or “<name>”."),
+        (("config", "step", "guard", "description"), "See <b>this</b>."),
+        (("config", "step", "guard", "description"), "See https://example.com/x"),
+        (("config", "step", "guard", "description"), " Leading space."),
+        (("config", "step", "guard", "description"), "Quoted '{name}'."),
+        (("config", "step", "guard", "description"), "Not {an-identifier}."),
+        (("config", "step", "guard", "data_description", "nowhere"), "No field."),
+        (("config", "step", "guard", "surprise"), "Unknown key."),
+        (("entity", "sensor", "Power", "name"), "Power"),
+        (("entity", "sensor", "load_level", "state", "idle"), "Idle {name}"),
+        (("exceptions", "gateway_silent", "message"), "<i>Silent</i>"),
+    ],
+)
+def test_the_hassfest_translation_check_finds_a_breach(
+    path: tuple[str, ...], value: str
+) -> None:
+    """A key, text or structure hassfest rejects, planted in en.json, is found."""
+    assert _hassfest_translation_error(EN) is None
+    strings = copy.deepcopy(EN)
+    node = strings
+    for part in path[:-1]:
+        node = node.setdefault(part, {})
+    node[path[-1]] = value
+    assert _hassfest_translation_error(strings) is not None, path
 
 
 def test_every_entity_translation_key_is_translated() -> None:
@@ -505,10 +831,13 @@ def test_german_has_exactly_the_english_keys_and_placeholders() -> None:
         != set(PLACEHOLDER.findall(str(german[path])))
     ]
     assert not wrong, wrong
+    # Meter models are product names, the same in every language.
     untranslated = [
         path
         for path, text in english.items()
-        if len(str(text)) > 20 and text == german[path]
+        if len(str(text)) > 20
+        and text == german[path]
+        and not path.startswith("selector.profile.options.")
     ]
     assert not untranslated, untranslated
 
@@ -603,6 +932,166 @@ def test_quality_scale_lists_every_rule_with_a_status() -> None:
         assert value.get("status") in {"exempt", "todo", "done"}, rule
         if value["status"] != "done":
             assert str(value.get("comment", "")).strip(), f"{rule} needs a reason"
+
+
+# hassfest's runtime-data rule (script/hassfest/quality_scale_validation/runtime_data.py,
+# home-assistant/core commit 02e6124621fb), with its strict-typing extra. hassfest runs
+# the quality-scale validators for core integrations only (validate_iqs_file returns
+# early for a custom one), so nothing but this test checks them here. Like hassfest,
+# the checks apply when quality_scale.yaml marks the rule done.
+_TYPED_ENTRY = re.compile(r"^[A-Za-z]+ConfigEntry$")
+_ENTRY_FUNCTIONS: dict[str, dict[str, int]] = {
+    "__init__": {  # ComponentProtocol
+        "async_migrate_entry": 2,
+        "async_remove_config_entry_device": 2,
+        "async_remove_entry": 2,
+        "async_setup_entry": 2,
+        "async_unload_entry": 2,
+    },
+    "diagnostics": {  # DiagnosticsProtocol
+        "async_get_config_entry_diagnostics": 2,
+        "async_get_device_diagnostics": 2,
+    },
+    **{platform.value: {"async_setup_entry": 2} for platform in Platform},
+}
+
+
+def _module_function(module: ast.Module, name: str) -> ast.AsyncFunctionDef | None:
+    """A module-level `async def` (hassfest looks no further)."""
+    for item in module.body:
+        if isinstance(item, ast.AsyncFunctionDef) and item.name == name:
+            return item
+    return None
+
+
+def _untyped_entry(
+    function: ast.FunctionDef | ast.AsyncFunctionDef, position: int
+) -> str | None:
+    """The argument at `position` (1-based) must be annotated with a `...ConfigEntry` name.
+
+    A name, not `ConfigEntry` itself, a subscript (`ConfigEntry[X]`) or a string.
+    """
+    if len(function.args.args) < position:
+        return f"{function.name} has incorrect signature"
+    annotation = function.args.args[position - 1].annotation
+    if isinstance(annotation, ast.Name) and _TYPED_ENTRY.match(annotation.id):
+        return None
+    return f"{function.name} does not use typed ConfigEntry"
+
+
+def _runtime_data_errors(sources: Mapping[str, str], rules_done: set[str]) -> list[str]:
+    """Hassfest's runtime-data validation of the modules' sources (by module name)."""
+    init = ast.parse(sources["__init__"])
+    setup = _module_function(init, "async_setup_entry")
+    if setup is None:
+        return ["no async_setup_entry in __init__.py"]
+    if len(setup.args.args) != 2:
+        return ["async_setup_entry has incorrect signature in __init__.py"]
+    entry_name = setup.args.args[1].arg
+    errors: list[str] = []
+    if not any(
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == entry_name
+        and node.attr == "runtime_data"
+        and isinstance(node.ctx, ast.Store)
+        for node in ast.walk(setup)
+    ):
+        errors.append("__init__.py: async_setup_entry does not set entry.runtime_data")
+    if "strict-typing" not in rules_done:
+        return errors
+    for module_name, functions in _ENTRY_FUNCTIONS.items():
+        if module_name not in sources:
+            continue
+        module = ast.parse(sources[module_name])
+        for name, position in functions.items():
+            function = _module_function(module, name)
+            if function is not None and (error := _untyped_entry(function, position)):
+                errors.append(f"{module_name}.py: {error}")
+    errors += [
+        f"config_flow.py: {node.name}.{error}"
+        for node in ast.parse(sources["config_flow"]).body
+        if isinstance(node, ast.ClassDef)
+        for item in node.body
+        if isinstance(item, ast.FunctionDef)
+        and item.name == "async_get_options_flow"
+        and (error := _untyped_entry(item, 1))
+    ]
+    return errors
+
+
+def _sources() -> dict[str, str]:
+    """The integration's top-level modules, by name (the files hassfest reads)."""
+    return {
+        path.stem: path.read_text(encoding="utf-8")
+        for path in sorted(PACKAGE_DIR.glob("*.py"))
+    }
+
+
+def _rules_done() -> set[str]:
+    rules = yaml.safe_load((PACKAGE_DIR / "quality_scale.yaml").read_text())["rules"]
+    return {
+        rule
+        for rule, value in rules.items()
+        if (value["status"] if isinstance(value, dict) else value) == "done"
+    }
+
+
+def test_runtime_data_and_typed_config_entries() -> None:
+    """Hassfest's runtime-data rule: entry.runtime_data set, typed entries everywhere.
+
+    async_setup_entry of __init__ sets entry.runtime_data; with strict-typing done,
+    the entry of every entry function of __init__, diagnostics and each platform, and
+    of async_get_options_flow, is annotated with the integration's typed alias.
+    """
+    rules_done = _rules_done()
+    assert {"runtime-data", "strict-typing"} <= rules_done, "the checks below apply"
+    assert _runtime_data_errors(_sources(), rules_done) == []
+
+
+def test_the_runtime_data_check_finds_a_breach() -> None:
+    """An untyped entry in a platform or the options flow, or no runtime_data, is found."""
+    sources = _sources()
+    assert "entry: EnergyMetersConfigEntry," in sources["switch"]
+    assert "entry: EnergyMetersConfigEntry" in sources["diagnostics"]
+    assert "config_entry: EnergyMetersConfigEntry" in sources["config_flow"]
+    assert "entry.runtime_data = " in sources["__init__"]
+    rules_done = {"runtime-data", "strict-typing"}
+    breached = {
+        **sources,
+        "switch": sources["switch"].replace(
+            "entry: EnergyMetersConfigEntry,", "entry: ConfigEntry,"
+        ),
+        "light": (
+            "async def async_setup_entry(hass, entry: 'LightConfigEntry', add):\n"
+            "    pass\n"
+        ),
+        "diagnostics": sources["diagnostics"].replace(
+            "entry: EnergyMetersConfigEntry", "entry: ConfigEntry[GatewayCoordinator]"
+        ),
+        "config_flow": sources["config_flow"].replace(
+            "config_entry: EnergyMetersConfigEntry", "config_entry: ConfigEntry"
+        ),
+        "__init__": sources["__init__"].replace(
+            "entry.runtime_data = ", "coordinator.entry_data = "
+        ),
+    }
+    errors = _runtime_data_errors(breached, rules_done)
+    assert errors == [
+        "__init__.py: async_setup_entry does not set entry.runtime_data",
+        (
+            "diagnostics.py: async_get_config_entry_diagnostics does not use typed"
+            " ConfigEntry"
+        ),
+        "light.py: async_setup_entry does not use typed ConfigEntry",
+        "switch.py: async_setup_entry does not use typed ConfigEntry",
+        (
+            "config_flow.py: EnergyMetersConfigFlow.async_get_options_flow does not use"
+            " typed ConfigEntry"
+        ),
+    ], errors
+    # Without strict-typing done, hassfest checks runtime_data only.
+    assert _runtime_data_errors(breached, {"runtime-data"}) == errors[:1]
 
 
 # --- documentation ----------------------------------------------------------------------

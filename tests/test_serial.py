@@ -31,6 +31,7 @@ from custom_components.energy_meters.meterlib.transport import (
 from custom_components.energy_meters.serial_gateway import (
     serial_data,
     serial_settings,
+    suggested_values,
 )
 from simulator.serial_port import VirtualSerialPort
 from simulator.server import ModbusSimulator
@@ -56,7 +57,7 @@ def _form(device: str, **overrides: Any) -> dict[str, Any]:
     return {
         "device": device,
         "baudrate": "9600",
-        "parity": "N",
+        "parity": "none",
         "stopbits": "1",
         "timeout": 1,
         **overrides,
@@ -85,12 +86,14 @@ async def test_missing_port_says_so() -> None:
 
 def test_line_settings_are_stored_as_entered() -> None:
     """Form values become entry data and come back as the same line settings."""
-    data = serial_data(_form("/dev/ttyUSB0", baudrate="2400", parity="E", stopbits="2"))
+    data = serial_data(
+        _form("/dev/ttyUSB0", baudrate="2400", parity="even", stopbits="2")
+    )
     assert data == {
         "framing": "serial",
         "device": "/dev/ttyUSB0",
         "baudrate": 2400,
-        "parity": "E",
+        "parity": "even",
         "stopbits": 2,
         "bytesize": 8,
         "timeout": 1.0,
@@ -101,6 +104,31 @@ def test_line_settings_are_stored_as_entered() -> None:
     transport = transport_for(data)
     assert isinstance(transport, SerialTransport)
     assert transport.endpoint == "/dev/ttyUSB0"
+
+
+@pytest.mark.parametrize(
+    ("stored", "parity", "option"),
+    [
+        ("none", Parity.NONE, "none"),
+        ("odd", Parity.ODD, "odd"),
+        ("N", Parity.NONE, "none"),
+        ("E", Parity.EVEN, "even"),
+        ("O", Parity.ODD, "odd"),
+    ],
+)
+def test_parity_of_older_entries_is_read(
+    stored: str, parity: Parity, option: str
+) -> None:
+    """Entries saved before the form offered slugs hold pyserial's letter.
+
+    Both read as the same line setting (the transport gets the letter), and
+    the reconfigure form shows the slug.
+    """
+    data = serial_data(_form("/dev/ttyUSB0", parity=stored))
+    assert data["parity"] == option
+    older = {**data, "parity": stored}
+    assert serial_settings(older).parity is parity
+    assert suggested_values(older)["parity"] == option
 
 
 async def _serial_form(hass: HomeAssistant) -> Any:

@@ -21,10 +21,11 @@ from .companion import (
     async_unload_companion_entry,
     is_companion,
 )
-from .const import CONF_FRAMING, DOMAIN
+from .const import DOMAIN
 from .coordinator import EnergyMetersConfigEntry, GatewayCoordinator
 from .counter_store import CounterStore
 from .entity import gateway_identifier
+from .gateway_entities import gateway_device_info
 from .profiles import async_load_profiles
 from .services import async_setup_services
 from .site import (
@@ -67,9 +68,7 @@ async def async_setup_entry(
     gateway = dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id,
         identifiers={gateway_identifier(entry.entry_id)},
-        name=entry.title,
-        manufacturer="Modbus gateway",
-        model=entry.data[CONF_FRAMING],
+        **gateway_device_info(entry),
     )
     coordinator = GatewayCoordinator(hass, entry, profiles.profiles, gateway.id)
     try:

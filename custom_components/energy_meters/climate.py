@@ -2,13 +2,13 @@
 
 from typing import cast
 
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .companion import entry_kind
 from .companion_coordinator import ThermostatConfigEntry
 from .const import KIND_THERMOSTAT
+from .coordinator import EnergyMetersConfigEntry
 from .thermostat_entities import async_setup_thermostat_climate
 
 # One control at a time per service: each write is a read-modify-write.
@@ -17,7 +17,7 @@ PARALLEL_UPDATES = 1
 
 async def async_setup_entry(
     hass: HomeAssistant,
-    entry: ConfigEntry,
+    entry: EnergyMetersConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the climate entity of a thermostat entry."""

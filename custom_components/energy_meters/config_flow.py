@@ -20,7 +20,8 @@ from homeassistant.config_entries import (
     SubentryFlowResult,
 )
 from homeassistant.const import CONF_DEVICE, CONF_HOST, CONF_NAME, CONF_PORT
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.data_entry_flow import AbortFlow
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
@@ -45,27 +46,31 @@ from .const import (
     CONF_UNIT_ID,
     DEFAULT_CONFIRMATIONS,
     DEFAULT_MAX_POWER_KW,
-    DEFAULT_METER_NAME,
     DEFAULT_PORT,
     DEFAULT_SCAN_INTERVAL,
     DEFAULT_TIMEOUT,
     DOMAIN,
     MAX_SCAN_INTERVAL,
+    MAX_UNIT_ID,
     MIN_SCAN_INTERVAL,
+    MIN_UNIT_ID,
     SECTION_DATA_QUALITY,
     SUBENTRY_METER,
 )
-from .coordinator import transport_for
+from .coordinator import EnergyMetersConfigEntry, transport_for
 from .meterlib.model import Profile
 from .meterlib.profiles import DEFAULT_PROFILE_ID
 from .meterlib.reader import MeterReader, implausible_values
 from .meterlib.transport import (
+    SERVER_DEVICE_FAILURE,
     Framing,
+    GatewayPathError,
     GatewayUnreachableError,
     ModbusExceptionError,
     ModbusTransport,
     NoResponseError,
 )
+from .network import async_resolve_host
 from .profiles import async_load_profiles
 from .quality_section import data_quality_section, quality_data
 from .roles import CONF_ROLE, DEFAULT_ROLE, meter_role, role_selector
@@ -86,6 +91,7 @@ from .site import is_site
 from .site_flow import SiteConfigFlow, site_options_flow
 from .standalone import is_standalone
 from .standalone_flow import StandaloneConfigFlow
+from .translated import async_default_meter_name
 
 GATEWAY_SCHEMA = vol.Schema(
     {
@@ -125,8 +131,15 @@ GATEWAY_SCHEMA = vol.Schema(
 )
 
 
-def _meter_schema(profiles: Mapping[str, Profile]) -> vol.Schema:
+async def _async_meter_schema(
+    hass: HomeAssistant, profiles: Mapping[str, Profile]
+) -> vol.Schema:
     """The meter form, offering every known profile in a dropdown.
+
+    The default name is the translated "Energy meter" of Home Assistant's
+    language (a default is a value, which the frontend does not translate);
+    built-in profiles' names are translated by the selector, user profiles
+    show the name their file gives.
 
     The role defaults to zone, the role that changes no site total (see
     roles.py); the load and grid thresholds sit in a collapsed section with
@@ -141,18 +154,27 @@ def _meter_schema(profiles: Mapping[str, Profile]) -> vol.Schema:
             vol.Required(CONF_UNIT_ID, default=1): vol.All(
                 NumberSelector(
                     NumberSelectorConfig(
-                        min=0, max=255, step=1, mode=NumberSelectorMode.BOX
+                        min=MIN_UNIT_ID,
+                        max=MAX_UNIT_ID,
+                        step=1,
+                        mode=NumberSelectorMode.BOX,
                     )
                 ),
                 vol.Coerce(int),
             ),
             vol.Required(CONF_PROFILE, default=DEFAULT_PROFILE_ID): SelectSelector(
-                SelectSelectorConfig(options=options, mode=SelectSelectorMode.DROPDOWN)
+                SelectSelectorConfig(
+                    options=options,
+                    mode=SelectSelectorMode.DROPDOWN,
+                    translation_key=CONF_PROFILE,
+                )
             ),
-            vol.Required(CONF_NAME, default=DEFAULT_METER_NAME): TextSelector(),
+            vol.Required(
+                CONF_NAME, default=await async_default_meter_name(hass)
+            ): TextSelector(),
             vol.Required(CONF_ROLE, default=DEFAULT_ROLE.value): role_selector(),
-            vol.Required(SECTION_SIGNALS, default={}): signals_section(),
-            vol.Required(SECTION_DATA_QUALITY, default={}): data_quality_section(),
+            vol.Optional(SECTION_SIGNALS): signals_section(),
+            vol.Optional(SECTION_DATA_QUALITY): data_quality_section(),
         }
     )
 
@@ -167,11 +189,35 @@ def _gateway_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _gateway_unique_id(data: Mapping[str, Any]) -> str:
-    """One entry per gateway endpoint: two entries would fight over one bus."""
+def _gateway_title(data: Mapping[str, Any]) -> str:
+    """The entry's name in the list: the endpoint as the user wrote it."""
     if is_serial(data):
         return str(data[CONF_DEVICE])
     return f"{data[CONF_HOST]}:{data[CONF_PORT]}"
+
+
+async def _async_gateway_unique_id(
+    hass: HomeAssistant, data: Mapping[str, Any]
+) -> str | None:
+    """One entry per gateway, by what it is, not how its host was spelled.
+
+    Two entries for one endpoint would poll one bus twice and the Site would
+    count its meters twice, so `localhost`, `127.0.0.1` and a host name must
+    all lead to the same id: the resolved address (IPv4 first, as the
+    connection prefers it) and the port. A serial gateway is its device path.
+    None when the host does not resolve.
+    """
+    if is_serial(data):
+        return str(data[CONF_DEVICE])
+    addresses = await async_resolve_host(hass, str(data[CONF_HOST]))
+    if not addresses:
+        return None
+    return f"{addresses[0]}:{data[CONF_PORT]}"
+
+
+def _is_network_gateway(data: Mapping[str, Any]) -> bool:
+    """Whether an entry's data is a TCP gateway (not serial, not another kind)."""
+    return CONF_FRAMING in data and CONF_HOST in data and not is_serial(data)
 
 
 def _meter_unique_id(unit_id: int) -> str:
@@ -211,12 +257,17 @@ async def _async_probe_meter(
     """Read the meter once; return errors (by field) and placeholders to explain them."""
     try:
         reading = await MeterReader(transport, unit_id, profile).read()
-    except GatewayUnreachableError as err:
-        return {"base": "cannot_connect"}, {"error": str(err)}
-    except NoResponseError as err:
-        return {CONF_UNIT_ID: "no_response"}, {"error": str(err)}
+    except GatewayUnreachableError:
+        return {"base": "cannot_connect"}, {}
+    except GatewayPathError:
+        return {CONF_UNIT_ID: "gateway_path"}, {}
+    except NoResponseError:
+        return {CONF_UNIT_ID: "no_response"}, {
+            "unit_id": str(unit_id),
+            "timeout": f"{transport.timeout:g}",
+        }
     except ModbusExceptionError as err:
-        return {CONF_PROFILE: "modbus_exception"}, {"error": str(err)}
+        return _refusal_error(err)
     wrong = implausible_values(profile, reading.values)
     if wrong:
         readings = ", ".join(
@@ -236,9 +287,32 @@ async def _async_probe_meter(
     return {}, {}
 
 
+def _refusal_error(err: ModbusExceptionError) -> tuple[dict[str, str], dict[str, str]]:
+    """A Modbus exception, on the field the user has to change.
+
+    Exception 2 and 3 (no such register, bad value) mean the profile asks for
+    registers this meter does not have; 4 is the meter's own failure, which no
+    profile fixes. pymodbus's text is for developers: the form names the code
+    and the register instead.
+    """
+    placeholders = {"code": str(err.code), "address": str(err.address)}
+    if err.code == SERVER_DEVICE_FAILURE:
+        return {CONF_UNIT_ID: "device_failure"}, placeholders
+    return {CONF_PROFILE: "modbus_exception"}, placeholders
+
+
 def _placeholders(extra: Mapping[str, str]) -> dict[str, str]:
     """Every placeholder the translated errors may use, so none renders raw."""
-    return {"error": "", "readings": "", "expected": "", **extra}
+    return {
+        "error": "",
+        "readings": "",
+        "expected": "",
+        "unit_id": "",
+        "timeout": "",
+        "code": "",
+        "address": "",
+        **extra,
+    }
 
 
 def _meter_subentry_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
@@ -267,7 +341,7 @@ class EnergyMetersConfigFlow(
     @staticmethod
     @callback
     @override
-    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
+    def async_get_options_flow(config_entry: EnergyMetersConfigEntry) -> OptionsFlow:
         """Options: poll interval (gateway), linked meter (heat pump), capacity (site)."""
         return (
             companion_options_flow(config_entry)
@@ -322,6 +396,28 @@ class EnergyMetersConfigFlow(
             ],
         )
 
+    async def _async_claim_gateway(
+        self, data: Mapping[str, Any], current: ConfigEntry | None = None
+    ) -> str | None:
+        """Take the gateway's unique id; abort if another entry already has it.
+
+        Entries saved before ids were resolved carry the host as it was typed,
+        so every other network gateway's address is resolved too: the check
+        is by what the gateway is, whichever spelling either entry used.
+        None when the host does not resolve (nothing to compare).
+        """
+        unique_id = await _async_gateway_unique_id(self.hass, data)
+        if unique_id is None or (current and unique_id == current.unique_id):
+            return unique_id
+        await self.async_set_unique_id(unique_id)
+        self._abort_if_unique_id_configured()
+        for other in self._async_current_entries(include_ignore=False):
+            if other is current or not _is_network_gateway(other.data):
+                continue
+            if await _async_gateway_unique_id(self.hass, other.data) == unique_id:
+                raise AbortFlow("already_configured")
+        return unique_id
+
     async def async_step_gateway(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
@@ -329,9 +425,10 @@ class EnergyMetersConfigFlow(
         errors: dict[str, str] = {}
         if user_input is not None:
             data = _gateway_data(user_input)
-            await self.async_set_unique_id(_gateway_unique_id(data))
-            self._abort_if_unique_id_configured()
-            errors = await _async_check_gateway(data)
+            if await self._async_claim_gateway(data) is None:
+                errors = {CONF_HOST: "unknown_host"}
+            else:
+                errors = await _async_check_gateway(data)
             if not errors:
                 self._gateway = data
                 return await self.async_step_meter()
@@ -349,8 +446,7 @@ class EnergyMetersConfigFlow(
         placeholders: dict[str, str] = {}
         if user_input is not None:
             data = serial_data(user_input)
-            await self.async_set_unique_id(_gateway_unique_id(data))
-            self._abort_if_unique_id_configured()
+            await self._async_claim_gateway(data)
             errors, placeholders = await _async_check_serial(data)
             if not errors:
                 self._gateway = data
@@ -385,7 +481,7 @@ class EnergyMetersConfigFlow(
             if not errors:
                 meter = _meter_subentry_data(user_input)
                 return self.async_create_entry(
-                    title=_gateway_unique_id(self._gateway),
+                    title=_gateway_title(self._gateway),
                     data=self._gateway,
                     options={CONF_SCAN_INTERVAL: DEFAULT_SCAN_INTERVAL},
                     subentries=[
@@ -400,7 +496,7 @@ class EnergyMetersConfigFlow(
         return self.async_show_form(
             step_id="meter",
             data_schema=self.add_suggested_values_to_schema(
-                _meter_schema(profiles), user_input
+                await _async_meter_schema(self.hass, profiles), user_input
             ),
             errors=errors,
             description_placeholders=_placeholders(placeholders),
@@ -422,14 +518,14 @@ class EnergyMetersConfigFlow(
         errors: dict[str, str] = {}
         if user_input is not None:
             data = _gateway_data(user_input)
-            unique_id = _gateway_unique_id(data)
-            if unique_id != entry.unique_id:
-                await self.async_set_unique_id(unique_id)
-                self._abort_if_unique_id_configured()
-            errors = await _async_check_gateway(data)
+            unique_id = await self._async_claim_gateway(data, entry)
+            if unique_id is None:
+                errors = {CONF_HOST: "unknown_host"}
+            else:
+                errors = await _async_check_gateway(data)
             if not errors:
                 return self.async_update_and_abort(
-                    entry, unique_id=unique_id, title=unique_id, data=data
+                    entry, unique_id=unique_id, title=_gateway_title(data), data=data
                 )
         return self.async_show_form(
             step_id="reconfigure",
@@ -448,10 +544,7 @@ class EnergyMetersConfigFlow(
         placeholders: dict[str, str] = {}
         if user_input is not None:
             data = serial_data(user_input)
-            unique_id = _gateway_unique_id(data)
-            if unique_id != entry.unique_id:
-                await self.async_set_unique_id(unique_id)
-                self._abort_if_unique_id_configured()
+            unique_id = await self._async_claim_gateway(data, entry)
             # The running poller holds the port open: let go of it for the
             # test, or the check would find the port busy.
             if entry.state is ConfigEntryState.LOADED:
@@ -459,7 +552,7 @@ class EnergyMetersConfigFlow(
             errors, placeholders = await _async_check_serial(data)
             if not errors:
                 return self.async_update_and_abort(
-                    entry, unique_id=unique_id, title=unique_id, data=data
+                    entry, unique_id=unique_id, title=_gateway_title(data), data=data
                 )
         return self.async_show_form(
             step_id="reconfigure_serial",
@@ -527,7 +620,7 @@ class MeterSubentryFlow(ConfigSubentryFlow):
         return self.async_show_form(
             step_id="user",
             data_schema=self.add_suggested_values_to_schema(
-                _meter_schema(profiles), user_input
+                await _async_meter_schema(self.hass, profiles), user_input
             ),
             errors=errors,
             description_placeholders=_placeholders(placeholders),
@@ -575,7 +668,7 @@ class MeterSubentryFlow(ConfigSubentryFlow):
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
-                _meter_schema(profiles), user_input or current
+                await _async_meter_schema(self.hass, profiles), user_input or current
             ),
             errors=errors,
             description_placeholders=_placeholders(placeholders),

@@ -8,6 +8,9 @@ DOMAIN: Final = "energy_meters"
 CONF_FRAMING: Final = "framing"
 CONF_TIMEOUT: Final = "timeout"
 CONF_UNIT_ID: Final = "unit_id"
+# Modbus addresses a meter can have: 0 is broadcast (no answer), 248-255 are reserved.
+MIN_UNIT_ID: Final = 1
+MAX_UNIT_ID: Final = 247
 CONF_PROFILE: Final = "profile"
 CONF_SCAN_INTERVAL: Final = "scan_interval"
 CONF_MAX_POWER_KW: Final = "max_power_kw"
@@ -21,7 +24,6 @@ DEFAULT_TIMEOUT: Final = 3.0
 DEFAULT_SCAN_INTERVAL: Final = 10
 MIN_SCAN_INTERVAL: Final = 2
 MAX_SCAN_INTERVAL: Final = 3600
-DEFAULT_METER_NAME: Final = "Energy meter"
 
 # A meter is shown unavailable only after this many failed polls in a row:
 # one lost reply on a busy RS-485 bus is normal and must not blank a graph.

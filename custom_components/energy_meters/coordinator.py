@@ -149,6 +149,9 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
         # Polls left to skip before trying to reconnect to a gateway that is
         # gone (see `_back_off_from_gone_gateway`).
         self._reconnect_skips = 0
+        # Whether the latest poll reached the gateway (None before the first):
+        # a meter that does not answer says nothing about the gateway.
+        self.gateway_reachable: bool | None = None
 
     @override
     async def _async_setup(self) -> None:
@@ -195,6 +198,7 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
             self._record_success(subentry_id, status, reading)
         if may_connect:
             self._back_off_from_gone_gateway()
+        self.gateway_reachable = gateway_down is None
         if self.readers and not answered and self.data is None:
             # Nothing answered on the first poll: let setup retry with backoff
             # rather than create entities with nothing to show.

@@ -2,13 +2,13 @@
 
 from typing import cast
 
-from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .companion import entry_kind
 from .companion_coordinator import HeatPumpConfigEntry, ThermostatConfigEntry
 from .const import KIND_HEAT_PUMP, KIND_THERMOSTAT
+from .coordinator import EnergyMetersConfigEntry
 from .heatpump_controls import async_setup_heat_pump_numbers
 from .thermostat_entities import async_setup_thermostat_numbers
 
@@ -18,7 +18,7 @@ PARALLEL_UPDATES = 1
 
 async def async_setup_entry(
     hass: HomeAssistant,
-    entry: ConfigEntry,
+    entry: EnergyMetersConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the numbers of a heat-pump or thermostat entry."""

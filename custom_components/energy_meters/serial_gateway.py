@@ -34,9 +34,18 @@ CONF_STOPBITS: Final = "stopbits"
 CONF_BYTESIZE: Final = "bytesize"
 
 DEFAULT_BAUDRATE: Final = 9600
+# The form's parity options, and the letters pyserial and pymodbus want for
+# them. Option values are translation keys, which hassfest wants to be
+# lower-case slugs ("N" is not one), so the form offers slugs and the entry
+# stores the slug; entries saved before store the letter, and both are read.
+PARITY_OPTIONS: Final[Mapping[str, Parity]] = {
+    "none": Parity.NONE,
+    "even": Parity.EVEN,
+    "odd": Parity.ODD,
+}
 # 8N1 is the factory setting of most meters; the WAGO 879-30x0 manual names
 # 8E1 in some editions and 8N1 in others, so the user picks, never us.
-DEFAULT_PARITY: Final = Parity.NONE
+DEFAULT_PARITY: Final = "none"
 BAUDRATES: Final = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
 BYTESIZE: Final = 8  # Modbus RTU is always 8 data bits
 
@@ -48,12 +57,29 @@ def is_serial(data: Mapping[str, Any]) -> bool:
     return data.get(CONF_FRAMING) == Framing.SERIAL
 
 
+def parity_of(value: object) -> Parity:
+    """The parity of a stored or entered value: a slug, or a letter ("N", "E", "O").
+
+    Entries saved before the form offered slugs hold pyserial's letter.
+    """
+    text = str(value)
+    if text in PARITY_OPTIONS:
+        return PARITY_OPTIONS[text]
+    return Parity(text)
+
+
+def parity_option(value: object) -> str:
+    """The form's option (a slug) for a stored or entered parity."""
+    parity = parity_of(value)
+    return next(slug for slug, known in PARITY_OPTIONS.items() if known is parity)
+
+
 def serial_settings(data: Mapping[str, Any]) -> SerialSettings:
     """The line settings stored in a serial gateway entry."""
     return SerialSettings(
         device=str(data[CONF_DEVICE]),
         baudrate=int(data[CONF_BAUDRATE]),
-        parity=Parity(str(data[CONF_PARITY])),
+        parity=parity_of(data[CONF_PARITY]),
         stopbits=int(data[CONF_STOPBITS]),
         bytesize=int(data.get(CONF_BYTESIZE, BYTESIZE)),
     )
@@ -70,7 +96,7 @@ def serial_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
         CONF_FRAMING: Framing.SERIAL.value,
         CONF_DEVICE: str(user_input[CONF_DEVICE]).strip(),
         CONF_BAUDRATE: int(user_input[CONF_BAUDRATE]),
-        CONF_PARITY: str(user_input[CONF_PARITY]),
+        CONF_PARITY: parity_option(user_input[CONF_PARITY]),
         CONF_STOPBITS: int(user_input[CONF_STOPBITS]),
         CONF_BYTESIZE: BYTESIZE,
         CONF_TIMEOUT: float(user_input[CONF_TIMEOUT]),
@@ -114,9 +140,9 @@ async def async_serial_schema(hass: HomeAssistant) -> vol.Schema:
                 ),
                 vol.Coerce(int),
             ),
-            vol.Required(CONF_PARITY, default=DEFAULT_PARITY.value): SelectSelector(
+            vol.Required(CONF_PARITY, default=DEFAULT_PARITY): SelectSelector(
                 SelectSelectorConfig(
-                    options=[parity.value for parity in Parity],
+                    options=list(PARITY_OPTIONS),
                     translation_key=CONF_PARITY,
                     mode=SelectSelectorMode.LIST,
                 )
@@ -150,7 +176,7 @@ def suggested_values(data: Mapping[str, Any]) -> dict[str, Any]:
     return {
         CONF_DEVICE: data[CONF_DEVICE],
         CONF_BAUDRATE: str(data[CONF_BAUDRATE]),
-        CONF_PARITY: data[CONF_PARITY],
+        CONF_PARITY: parity_option(data[CONF_PARITY]),
         CONF_STOPBITS: str(data[CONF_STOPBITS]),
         CONF_TIMEOUT: data[CONF_TIMEOUT],
     }

@@ -100,6 +100,8 @@ class SiteSensor(SensorEntity):
         self._attr_device_info = DeviceInfo(
             identifiers={(DOMAIN, entry_id)},
             name=title,
+            manufacturer="Energy Meters",
+            model="Site",
             entry_type=DeviceEntryType.SERVICE,
         )
 

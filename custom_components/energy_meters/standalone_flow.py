@@ -123,8 +123,8 @@ MQTT_SCHEMA: Final = vol.Schema(
         **{vol.Optional(TOPIC_KEYS[which]): _text() for which in Field},
         vol.Optional(CONF_AVAILABILITY_TOPIC): _text(),
         **_units(),
-        vol.Required(SECTION_JSON_PATHS, default={}): _json_paths_section(),
-        vol.Required(SECTION_DATA_QUALITY, default={}): data_quality_section(),
+        vol.Optional(SECTION_JSON_PATHS): _json_paths_section(),
+        vol.Optional(SECTION_DATA_QUALITY): data_quality_section(),
     }
 )
 
@@ -151,15 +151,15 @@ HTTP_SCHEMA: Final = vol.Schema(
             vol.Coerce(int),
         ),
         **_units(),
-        vol.Required(SECTION_JSON_PATHS, default={}): _json_paths_section(),
-        vol.Required(SECTION_DATA_QUALITY, default={}): data_quality_section(),
+        vol.Optional(SECTION_JSON_PATHS): _json_paths_section(),
+        vol.Optional(SECTION_DATA_QUALITY): data_quality_section(),
     }
 )
 
 GUARD_SETTINGS: Final = {
     vol.Optional(CONF_NAME): _text(),
     vol.Required(CONF_ROLE, default=DEFAULT_ROLE.value): role_selector(),
-    vol.Required(SECTION_DATA_QUALITY, default={}): data_quality_section(),
+    vol.Optional(SECTION_DATA_QUALITY): data_quality_section(),
 }
 GUARD_SCHEMA: Final = vol.Schema(
     {

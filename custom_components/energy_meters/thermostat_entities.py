@@ -73,9 +73,18 @@ CLIMATE = ClimateEntityDescription(
 
 
 class Thermostat(CompanionEntity[ThermostatCoordinator], ClimateEntity):
-    """The thermostat: heat (with a preset) or off."""
+    """The thermostat: heat (with a preset) or off.
 
-    _attr_temperature_unit = UnitOfTemperature.CELSIUS
+    Home Assistant 2026.11 reads the temperatures and their unit under native_
+    names; a class that provides only the old names gets a warning at every
+    start, and stops working in 2027.11. 2026.10 knows only the old names. So
+    the class provides both: 2026.11 takes the native ones and, as the class
+    provides them, warns about nothing. The old names can go once 2026.11 is
+    the oldest release supported (hacs.json).
+    """
+
+    _attr_native_temperature_unit = UnitOfTemperature.CELSIUS
+    _attr_temperature_unit = UnitOfTemperature.CELSIUS  # Home Assistant 2026.10
     _attr_min_temp = MIN_TEMPERATURE
     _attr_max_temp = MAX_TEMPERATURE
     _attr_target_temperature_step = 0.5
@@ -99,17 +108,27 @@ class Thermostat(CompanionEntity[ThermostatCoordinator], ClimateEntity):
         return self.coordinator.data.status.config
 
     @property
-    def current_temperature(self) -> float | None:
+    def native_current_temperature(self) -> float | None:
         """Return the room temperature the thermostat regulates on."""
         return self.coordinator.data.status.current_temp
 
     @property
-    def target_temperature(self) -> float:
+    def native_target_temperature(self) -> float:
         """Return the temperature the current preset regulates to."""
         config = self._config
         return (
             config.eco_temp if config.mode is ThermostatMode.ECO else config.target_temp
         )
+
+    @property
+    def current_temperature(self) -> float | None:
+        """Return the room temperature under the name Home Assistant 2026.10 reads."""
+        return self.native_current_temperature
+
+    @property
+    def target_temperature(self) -> float:
+        """Return the target under the name Home Assistant 2026.10 reads."""
+        return self.native_target_temperature
 
     @property
     def hvac_mode(self) -> HVACMode:

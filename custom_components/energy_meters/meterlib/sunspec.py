@@ -48,6 +48,7 @@ class SunSpecModelNotFoundError(ModbusExceptionError):
         """Explain what was found instead; the code reads as "not here"."""
         TransportError.__init__(self, message)
         self.code = ILLEGAL_ADDRESS
+        self.address = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from pymodbus.exceptions import ConnectionException, ModbusException
 from pymodbus.pdu import ExceptionResponse
 
 from .model import FunctionCode
+from .quiet import quiet_library_logs
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -82,9 +83,16 @@ class ModbusExceptionError(TransportError):
             f"exception {code} for function {function} at {address} (+{count})"
         )
         self.code = code
+        self.address = address
+
+
+class GatewayPathError(NoResponseError):
+    """The gateway has no path to the unit (exception 10): its serial side is off."""
 
 
 ILLEGAL_ADDRESS = 2
+SERVER_DEVICE_FAILURE = 4  # the meter itself failed to answer the request
+GATEWAY_PATH_UNAVAILABLE = 10  # 0x0A: the gateway cannot reach its serial side
 GATEWAY_TARGET_FAILED = 11  # 0x0B: the gateway got no answer from the unit
 
 
@@ -155,7 +163,8 @@ class ModbusTransport:
     async def check_connection(self) -> None:
         """Open the connection now; raises GatewayUnreachableError if it cannot."""
         async with self._lock:
-            await self._ensure_connected()
+            with quiet_library_logs():
+                await self._ensure_connected()
 
     async def read(
         self, function: FunctionCode, address: int, count: int, unit_id: int
@@ -169,7 +178,8 @@ class ModbusTransport:
                 else client.read_input_registers
             )
             try:
-                response = await reader(address, count=count, device_id=unit_id)
+                with quiet_library_logs():
+                    response = await reader(address, count=count, device_id=unit_id)
             except ConnectionException as err:
                 self._drop()
                 raise GatewayUnreachableError(str(err)) from err
@@ -200,6 +210,9 @@ class ModbusTransport:
             if code == GATEWAY_TARGET_FAILED:
                 msg = f"gateway reports no answer from unit {unit_id}"
                 raise NoResponseError(msg)
+            if code == GATEWAY_PATH_UNAVAILABLE:
+                msg = f"gateway reports no path to unit {unit_id}"
+                raise GatewayPathError(msg)
             raise ModbusExceptionError(code, int(function), address, count)
         return list(response.registers)
 
