@@ -142,8 +142,9 @@ def add_http_meter(
 def set_up_mqtt(api: HomeAssistantApi, host: str, port: int) -> bool:
     """Add Home Assistant's MQTT integration for the broker; False if it is there.
 
-    The demo's broker speaks MQTT 3.1.1 (see `simulator.mqtt_broker`), so the
-    protocol is chosen; the rest are the form's defaults.
+    MQTT 5, the protocol Home Assistant migrates every broker connection to
+    (the demo's broker speaks it, see `simulator.mqtt_broker`); the rest are the
+    form's defaults.
     """
     result = api.post(_FLOW_PATH, {"handler": "mqtt", "show_advanced_options": False})
     if result.get("type") == "abort":  # single_instance_allowed: set up already
@@ -154,7 +155,7 @@ def set_up_mqtt(api: HomeAssistantApi, host: str, port: int) -> bool:
         {
             "broker": host,
             "port": port,
-            "protocol": "3.1.1",
+            "protocol": "5",
             "other_settings": {
                 "set_client_cert": False,
                 "set_ca_cert": "off",
