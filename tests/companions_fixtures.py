@@ -19,14 +19,26 @@ from simulator.services import HeatPumpService, ThermostatService
 
 # Short enough that a timeout test is quick, long enough for a loaded CI box.
 FAST_TIMEOUT = 0.5
+# A failed Modbus try of the fake heat-pump service (2 s on the real one).
+FAST_MODBUS_TRY = 0.01
 
 
 @pytest.fixture(name="heatpump_service")
 async def fixture_heatpump_service(
     hass: HomeAssistant, socket_enabled: None
 ) -> AsyncGenerator[HeatPumpService]:
-    """A static fake heat-pump service on 127.0.0.1 (stopped before `hass`)."""
-    service = HeatPumpService(host="127.0.0.1", port=0)
+    """A static fake heat-pump service on 127.0.0.1 (stopped before `hass`).
+
+    Its poller does not run on its own (tests call `poll()` when the pump's
+    registers should reach `/status`), and Modbus writes are quick.
+    """
+    service = HeatPumpService(
+        host="127.0.0.1",
+        port=0,
+        poll_interval=None,
+        write_time=0.0,
+        failed_try_time=FAST_MODBUS_TRY,
+    )
     await service.start()
     yield service
     await service.stop()
@@ -47,6 +59,7 @@ async def fixture_thermostat_service(
 def fixture_fast_timeout(monkeypatch: pytest.MonkeyPatch) -> float:
     """Requests to the services time out after half a second."""
     monkeypatch.setattr(const, "COMPANION_REQUEST_TIMEOUT", FAST_TIMEOUT)
+    monkeypatch.setattr(const, "COMPANION_WRITE_TIMEOUT", FAST_TIMEOUT)
     return FAST_TIMEOUT
 
 

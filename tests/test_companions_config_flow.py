@@ -345,3 +345,24 @@ async def test_reauth_can_remove_the_token(
     assert result["reason"] == "reauth_successful"
     await hass.async_block_till_done()
     assert "access_token" not in entry.data
+
+
+async def test_a_broken_answer_shows_what_came_back(
+    hass: HomeAssistant, thermostat_service: ThermostatService
+) -> None:
+    """An HTML page: the form quotes its start (tags defused), not only "HTML"."""
+    thermostat_service.faults.inject(FaultKind.HTML)
+    result = await _submit(hass, "thermostat", thermostat_service.url)
+    shown = result["description_placeholders"]["error"]
+    assert "502 Bad Gateway" in shown
+    assert "<" not in shown
+
+
+async def test_a_thermostat_at_a_configured_heat_pumps_url_is_the_wrong_service(
+    hass: HomeAssistant, heatpump_service: HeatPumpService
+) -> None:
+    """Not "already configured": the URL belongs to the heat pump, and the form says so."""
+    await async_add_service(hass, "heat_pump", heatpump_service.url)
+    result = await _submit(hass, "thermostat", heatpump_service.url)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "wrong_service"}

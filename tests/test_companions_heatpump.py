@@ -2,6 +2,7 @@
 
 import json
 import logging
+import time
 
 from homeassistant.components.number import ATTR_VALUE, SERVICE_SET_VALUE
 from homeassistant.components.select import ATTR_OPTION, SERVICE_SELECT_OPTION
@@ -13,6 +14,7 @@ from homeassistant.const import (
     STATE_OFF,
     STATE_ON,
     STATE_UNAVAILABLE,
+    STATE_UNKNOWN,
 )
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
@@ -57,6 +59,8 @@ async def test_every_sensor_shows_what_the_service_serves(
     state.outdoor_temperature, state.flow_rate = -3.2, 11.0
     state.water_pressure, state.error_code = 1.7, 0
     state.operating_mode = "Heating"
+    state.op_mode = 4
+    heatpump_service.poll()
     entry = await _add(hass, heatpump_service)
     served = state.status()
 
@@ -77,7 +81,7 @@ async def test_every_sensor_shows_what_the_service_serves(
     assert state_of(hass, entry, "binary_sensor", "circulation_pump") == STATE_ON
     assert state_of(hass, entry, "binary_sensor", "error") == STATE_OFF
     assert state_of(hass, entry, "switch", "power_switch") == STATE_ON
-    assert state_of(hass, entry, "select", "mode") == "auto"
+    assert state_of(hass, entry, "select", "mode") == "heat"
     assert float(state_of(hass, entry, "number", "auto_mode_offset")) == 1
     flow_unit = hass.states.get(entity_id(hass, entry, "sensor", "flow_rate"))
     assert flow_unit is not None
@@ -105,39 +109,65 @@ async def test_error_code_and_problem(
 ) -> None:
     """A non-zero error code turns the problem sensor on."""
     heatpump_service.state.error_code = 17
+    heatpump_service.poll()
     entry = await _add(hass, heatpump_service)
     assert state_of(hass, entry, "sensor", "error_code") == "17"
     assert state_of(hass, entry, "binary_sensor", "error") == STATE_ON
 
 
-async def test_power_on_shows_heat_mode_as_the_service_reports(
+async def _switch(hass: HomeAssistant, entry: ConfigEntry, service: str) -> None:
+    await hass.services.async_call(
+        "switch",
+        service,
+        {ATTR_ENTITY_ID: entity_id(hass, entry, "switch", "power_switch")},
+        blocking=True,
+    )
+
+
+async def _poll_later(
+    hass: HomeAssistant,
+    service: HeatPumpService,
+    coordinator: HeatPumpCoordinator,
+    seconds: float = 10.0,
+) -> None:
+    """The service polls the pump, then HA polls the service `seconds` later.
+
+    The coordinator's clock is stepped, so a reading taken after a write is
+    recognised as such without waiting.
+    """
+    service.poll()
+    offset = coordinator.clock() - time.monotonic() + seconds
+    coordinator.clock = lambda: time.monotonic() + offset
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+
+
+async def test_power_on_shows_heat_mode_at_once_and_keeps_it(
     hass: HomeAssistant, heatpump_service: HeatPumpService
 ) -> None:
-    """Powering on an Auto unit: the service also writes Heat, and HA shows it."""
+    """Powering on an Auto unit: on and Heat show at once, and stay when confirmed."""
     heatpump_service.state.is_on = False
-    heatpump_service.state.op_mode = 3
+    heatpump_service.poll()
     entry = await _add(hass, heatpump_service)
+    coordinator = _coordinator(entry)
     assert state_of(hass, entry, "switch", "power_switch") == STATE_OFF
     assert state_of(hass, entry, "select", "mode") == "auto"
 
-    await hass.services.async_call(
-        "switch",
-        SERVICE_TURN_ON,
-        {ATTR_ENTITY_ID: entity_id(hass, entry, "switch", "power_switch")},
-        blocking=True,
-    )
+    await _switch(hass, entry, SERVICE_TURN_ON)
     assert heatpump_service.state.is_on
     assert heatpump_service.state.op_mode == 4
+    assert heatpump_service.served_status is not None
+    assert heatpump_service.served_status["is_on"] is False  # not polled yet
+    assert state_of(hass, entry, "switch", "power_switch") == STATE_ON
+    assert state_of(hass, entry, "select", "mode") == "heat"
+
+    await _poll_later(hass, heatpump_service, coordinator)
     assert state_of(hass, entry, "switch", "power_switch") == STATE_ON
     assert state_of(hass, entry, "binary_sensor", "power") == STATE_ON
     assert state_of(hass, entry, "select", "mode") == "heat"
+    assert not coordinator.pending
 
-    await hass.services.async_call(
-        "switch",
-        SERVICE_TURN_OFF,
-        {ATTR_ENTITY_ID: entity_id(hass, entry, "switch", "power_switch")},
-        blocking=True,
-    )
+    await _switch(hass, entry, SERVICE_TURN_OFF)
     assert not heatpump_service.state.is_on
     assert state_of(hass, entry, "switch", "power_switch") == STATE_OFF
 
@@ -145,17 +175,15 @@ async def test_power_on_shows_heat_mode_as_the_service_reports(
 async def test_control_undone_by_the_service_shows_the_service_state(
     hass: HomeAssistant, heatpump_service: HeatPumpService
 ) -> None:
-    """The service's power manager switches it off again: HA shows off, not on."""
+    """The power manager switches it off again: once a poll shows it, HA shows off."""
     heatpump_service.state.is_on = False
     heatpump_service.pin(is_on=False)
+    heatpump_service.poll()
     entry = await _add(hass, heatpump_service)
-    await hass.services.async_call(
-        "switch",
-        SERVICE_TURN_ON,
-        {ATTR_ENTITY_ID: entity_id(hass, entry, "switch", "power_switch")},
-        blocking=True,
-    )
+    await _switch(hass, entry, SERVICE_TURN_ON)
     assert ("POST", "/power") in heatpump_service.faults.requests
+    assert state_of(hass, entry, "switch", "power_switch") == STATE_ON  # as written
+    await _poll_later(hass, heatpump_service, _coordinator(entry))
     assert state_of(hass, entry, "switch", "power_switch") == STATE_OFF
     # ...but the mode change that came with it stuck, and is shown.
     assert state_of(hass, entry, "select", "mode") == "heat"
@@ -164,9 +192,11 @@ async def test_control_undone_by_the_service_shows_the_service_state(
 async def test_target_flow_temperature_in_heat_and_auto_mode(
     hass: HomeAssistant, heatpump_service: HeatPumpService
 ) -> None:
-    """In Heat mode the setpoint shows; in Auto the unit keeps its curve and HA shows that."""
+    """The number is the Heat setpoint; the target sensor is unknown in Auto mode."""
     heatpump_service.state.op_mode = 4
+    heatpump_service.poll()
     entry = await _add(hass, heatpump_service)
+    assert float(state_of(hass, entry, "sensor", "target_temperature")) == 45.0
     number = entity_id(hass, entry, "number", "target_flow_temperature")
     await hass.services.async_call(
         "number",
@@ -178,16 +208,12 @@ async def test_target_flow_temperature_in_heat_and_auto_mode(
     assert float(state_of(hass, entry, "number", "target_flow_temperature")) == 50.5
 
     heatpump_service.state.op_mode = 3
-    await hass.services.async_call(
-        "number",
-        SERVICE_SET_VALUE,
-        {ATTR_ENTITY_ID: number, ATTR_VALUE: 35},
-        blocking=True,
-    )
-    assert heatpump_service.state.heat_setpoint == 35
-    shown = float(state_of(hass, entry, "number", "target_flow_temperature"))
-    assert shown == heatpump_service.state.auto_target
-    assert shown != 35
+    await _poll_later(hass, heatpump_service, _coordinator(entry))
+    # Auto: /status still reports the setpoint register, which Auto ignores.
+    assert heatpump_service.served_status is not None
+    assert heatpump_service.served_status["target_temperature"] == 50.5
+    assert state_of(hass, entry, "sensor", "target_temperature") == STATE_UNKNOWN
+    assert float(state_of(hass, entry, "number", "target_flow_temperature")) == 50.5
 
 
 async def test_auto_mode_offset(
@@ -211,7 +237,10 @@ async def test_auto_mode_offset(
 async def test_mode_select(
     hass: HomeAssistant, heatpump_service: HeatPumpService
 ) -> None:
-    """Heat writes op_mode 4 and the service's default flow temperature; Auto writes 3."""
+    """Heat writes op_mode 4 and the service's default flow temperature; Auto writes 3.
+
+    Both show at once, before the service's next poll.
+    """
     entry = await _add(hass, heatpump_service)
     select = entity_id(hass, entry, "select", "mode")
     await hass.services.async_call(
@@ -238,6 +267,7 @@ async def test_cool_mode_is_shown_as_unknown(
 ) -> None:
     """Cool (op_mode 0) is not offered: the select shows no option."""
     heatpump_service.state.op_mode = 0
+    heatpump_service.poll()
     entry = await _add(hass, heatpump_service)
     assert state_of(hass, entry, "select", "mode") == "unknown"
 
@@ -245,11 +275,12 @@ async def test_cool_mode_is_shown_as_unknown(
 async def test_refused_control_raises_and_shows_the_service_state(
     hass: HomeAssistant, heatpump_service: HeatPumpService
 ) -> None:
-    """Modbus link down (503 on writes): a translated error, entities still current."""
+    """Modbus link down (500 after three tries): a translated error, rolled back."""
     entry = await _add(hass, heatpump_service)
     heatpump_service.link_up = False
     heatpump_service.state.flow_temperature = 47.0
-    with pytest.raises(HomeAssistantError, match="503"):
+    heatpump_service.poll()
+    with pytest.raises(HomeAssistantError, match="Failed to set power"):
         await hass.services.async_call(
             "switch",
             SERVICE_TURN_OFF,
@@ -266,26 +297,27 @@ async def test_stale_data_makes_entities_unavailable_until_fresh(
     heatpump_service: HeatPumpService,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """/health says 503 (data too old): unavailable, one log line, back when fresh."""
+    """/health says 503 long enough (150 s): unavailable, one log line, back when fresh."""
     entry = await _add(hass, heatpump_service)
     coordinator = _coordinator(entry)
-    heatpump_service.make_stale(age=95)
+    heatpump_service.make_stale(age=150)
     caplog.clear()
     for _ in range(3):
         await coordinator.async_refresh()
     await hass.async_block_till_done()
     assert state_of(hass, entry, "sensor", "flow_temperature") == STATE_UNAVAILABLE
-    assert state_of(hass, entry, "switch", "power_switch") == STATE_UNAVAILABLE
+    assert state_of(hass, entry, "switch", "power_switch") == STATE_UNKNOWN
+    assert float(state_of(hass, entry, "sensor", "status_age")) >= 150
     lines = error_lines(caplog)
     assert len(lines) == 1
-    assert "95 s old" in lines[0]
+    assert "150 s old" in lines[0]
 
     heatpump_service.heal()
     with caplog.at_level(logging.INFO):
         await coordinator.async_refresh()
     await hass.async_block_till_done()
     assert state_of(hass, entry, "sensor", "flow_temperature") == "45.0"
-    assert any("recovered" in record.getMessage() for record in caplog.records)
+    assert any("answers again" in record.getMessage() for record in caplog.records)
 
 
 @pytest.mark.parametrize(
@@ -316,12 +348,17 @@ async def test_failing_service_unavailable_one_log_line_then_recovery(  # noqa: 
     for platform, key in [
         ("sensor", "flow_temperature"),
         ("binary_sensor", "compressor"),
-        ("switch", "power_switch"),
-        ("number", "target_flow_temperature"),
-        ("select", "mode"),
         ("sensor", "thermal_power"),
     ]:
         assert state_of(hass, entry, platform, key) == STATE_UNAVAILABLE, key
+    # Controls stay callable, their state unknown; /health still answers.
+    for platform, key in [
+        ("switch", "power_switch"),
+        ("number", "target_flow_temperature"),
+        ("select", "mode"),
+    ]:
+        assert state_of(hass, entry, platform, key) == STATE_UNKNOWN, key
+    assert float(state_of(hass, entry, "sensor", "status_age")) >= 0
     lines = error_lines(caplog)
     assert len(lines) == 1, lines
     assert logged in lines[0]
@@ -335,6 +372,7 @@ async def test_failing_service_unavailable_one_log_line_then_recovery(  # noqa: 
 
     heatpump_service.faults.clear()
     heatpump_service.state.flow_temperature = 44.0
+    heatpump_service.poll()
     await coordinator.async_refresh()
     await hass.async_block_till_done()
     assert float(state_of(hass, entry, "sensor", "flow_temperature")) == 44.0

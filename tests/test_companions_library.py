@@ -7,6 +7,7 @@ other program using it would.
 import asyncio
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
+import json
 from typing import Any
 
 import aiohttp
@@ -18,6 +19,7 @@ from custom_components.energy_meters.meterlib.companions import (
     CompanionHttpError,
     CompanionResponseError,
     CompanionTimeoutError,
+    Estimate,
     HeatIntegrator,
     HeatPumpClient,
     HeatPumpHealth,
@@ -25,6 +27,7 @@ from custom_components.energy_meters.meterlib.companions import (
     MalformedPayloadError,
     ModeSetting,
     OperatingMode,
+    Reason,
     SensorInfo,
     SensorReading,
     ThermostatClient,
@@ -32,7 +35,9 @@ from custom_components.energy_meters.meterlib.companions import (
     ThermostatMode,
     ThermostatStatus,
     coefficient_of_performance,
+    cop,
     normalize_base_url,
+    thermal_power,
     thermal_power_w,
 )
 from simulator.services import FaultKind, HeatPumpService, ThermostatService
@@ -45,7 +50,8 @@ async def services(
     socket_enabled: None,
 ) -> AsyncGenerator[tuple[HeatPumpService, ThermostatService]]:
     """Both fakes, static, on 127.0.0.1."""
-    heatpump, thermostat = HeatPumpService(), ThermostatService()
+    heatpump = HeatPumpService(poll_interval=None, write_time=0.0)
+    thermostat = ThermostatService()
     await heatpump.start()
     await thermostat.start()
     yield heatpump, thermostat
@@ -91,7 +97,7 @@ def test_status_from_the_documented_payload() -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"flow_temperature": None}, "'flow_temperature' is None, expected a number"),
+        ({"flow_temperature": "hot"}, "'flow_temperature' is 'hot', expected a number"),
         ({"is_on": "yes"}, "'is_on' is 'yes', expected true or false"),
         ({"flow_rate": True}, "'flow_rate' is True, expected a number"),
         ({"error_code": 1.5}, "'error_code' is 1.5, expected a whole number"),
@@ -107,8 +113,8 @@ def test_malformed_status_names_the_field(change: dict[str, Any], message: str) 
 def test_missing_field_and_wrong_container() -> None:
     """A missing field, or a list where an object belongs, is named as such."""
     payload = dict(STATUS)
-    del payload["water_pressure"]
-    with pytest.raises(MalformedPayloadError, match="'water_pressure' is missing"):
+    del payload["is_on"]
+    with pytest.raises(MalformedPayloadError, match="'is_on' is missing"):
         HeatPumpStatus.from_payload(payload)
     with pytest.raises(MalformedPayloadError, match="expected a JSON object, got list"):
         HeatPumpStatus.from_payload([STATUS])
@@ -129,7 +135,20 @@ def test_health_bodies() -> None:
         200, {"status": "healthy", "status_age_seconds": 4.1}
     ) == (HeatPumpHealth(fresh=True, status_age_seconds=4.1))
     assert HeatPumpHealth.from_reply(503, {"detail": "stale"}) == HeatPumpHealth(
-        fresh=False, status_age_seconds=None
+        fresh=False, status_age_seconds=None, detail="stale"
+    )
+    # The real service gives the age only inside its detail text.
+    assert (
+        HeatPumpHealth.from_reply(
+            503, {"detail": "Status data is stale (35.2s old)"}
+        ).status_age_seconds
+        == 35.2
+    )
+    assert (
+        HeatPumpHealth.from_reply(
+            503, {"detail": "Status file is 41 seconds old"}
+        ).status_age_seconds
+        == 41.0
     )
     assert (
         HeatPumpHealth.from_reply(503, {"status_age_seconds": 40}).status_age_seconds
@@ -186,6 +205,19 @@ def test_thermostat_payloads() -> None:
         SensorReading.from_payload({**_reading_payload(), "timestamp": "yesterday"})
     with pytest.raises(MalformedPayloadError, match="device_id"):
         SensorReading.from_payload({**_reading_payload(), "device_id": [1]})
+    nameless = SensorReading.from_payload({**_reading_payload(), "sensor_id": None})
+    assert nameless.sensor_id is None
+    assert nameless.key == "x"
+    locked = ThermostatStatus.from_payload(
+        {
+            "config": config.to_payload(),
+            "switch_state": True,
+            "current_temp": float("nan"),
+            "switch_locked_until": "2026-11-22T05:41:20+00:00",
+        }
+    )
+    assert locked.current_temp is None
+    assert locked.switch_locked_until == datetime(2026, 11, 22, 5, 41, 20, tzinfo=UTC)
     info = SensorInfo.from_payload({"sensor_id": "aa", "last_seen": None})
     assert info.last_seen is None
     assert info.measurements == ()
@@ -198,6 +230,57 @@ def _reading_payload() -> dict[str, Any]:
         "timestamp": "2026-11-22T05:11:20Z",
         "readings": {},
     }
+
+
+@pytest.mark.parametrize(
+    "garbage", [float("nan"), float("inf"), float("-inf"), 1e9, -300.0]
+)
+def test_impossible_readings_are_missing(garbage: float) -> None:
+    """NaN, infinity, 1e9 L/min, -300 °C: no reading, not a number to compute with."""
+    status = HeatPumpStatus.from_payload(
+        {**STATUS, "flow_rate": garbage, "flow_temperature": garbage}
+    )
+    assert status.flow_rate is None
+    assert status.flow_temperature is None
+    assert status.temperature_delta is None
+    assert thermal_power(status.flow_rate, status.temperature_delta).value is None
+    reading = SensorReading.from_payload(
+        {**_reading_payload(), "readings": {"temperature": garbage, "battery": 76.0}}
+    )
+    assert reading.temperature is None
+    assert reading.battery == 76
+    assert isinstance(reading.battery, int)
+
+
+def test_nan_from_the_wire_is_refused() -> None:
+    """Python's JSON decoder turns a bare NaN into a float: it is caught after that."""
+    payload = json.loads(json.dumps({**STATUS, "flow_rate": float("nan")}))
+    assert HeatPumpStatus.from_payload(payload).flow_rate is None
+
+
+def test_thermal_power_within_the_rating() -> None:
+    """Above 1.5 x the 7 kW rating is a bad reading: unknown, with the reason."""
+    assert thermal_power(12.0, 5.0) == Estimate(pytest.approx(4186.0), Reason.OK)
+    assert thermal_power(1e9, 5.0) == Estimate(None, Reason.ABOVE_RATING)
+    assert thermal_power(None, 5.0) == Estimate(None, Reason.MISSING_READING)
+
+
+@pytest.mark.parametrize(
+    ("thermal_w", "electrical_w", "running", "reason"),
+    [
+        (3720.0, 6.0, True, Reason.STANDBY_POWER),  # measured: a COP of 620
+        (3600.0, 1500.0, False, Reason.COMPRESSOR_OFF),
+        (3600.0, None, True, Reason.NO_ELECTRICAL_POWER),
+        (None, 1500.0, True, Reason.MISSING_READING),
+        (-200.0, 900.0, True, Reason.NO_HEAT),
+        (9000.0, 300.0, True, Reason.IMPLAUSIBLE),  # 30
+    ],
+)
+def test_cop_only_when_it_means_something(
+    thermal_w: float | None, electrical_w: float | None, running: bool, reason: Reason
+) -> None:
+    """Compressor on, more than standby power, a ratio below 10: else unknown, why."""
+    assert cop(thermal_w, electrical_w, running) == Estimate(None, reason)
 
 
 def test_thermal_power_and_cop_by_hand() -> None:
@@ -226,6 +309,25 @@ def test_heat_integrator() -> None:
     assert integrator.add(1000.0, at=1070.0) == before
 
 
+def test_heat_integrator_takes_only_plausible_power() -> None:
+    """NaN, None and more than the heat pump can deliver are gaps, never added."""
+    integrator = HeatIntegrator(total_kwh=5.0)
+    integrator.add(3000.0, at=0.0)
+    for garbage in (float("nan"), None, 348_833_333_333.0):
+        assert integrator.add(garbage, at=30.0) == 5.0
+        assert integrator.add(3000.0, at=60.0) == 5.0  # the interval after a gap too
+        integrator.add(3000.0, at=0.0)
+        integrator.interrupt()
+        integrator.add(3000.0, at=0.0)
+    assert not integrator.restore(float("nan"))
+    assert not integrator.restore("12.5")
+    assert not integrator.restore(-1.0)
+    assert integrator.restore(4.0)
+    assert integrator.total_kwh == 5.0  # a restore never goes backwards
+    assert integrator.restore(7.5)
+    assert integrator.total_kwh == 7.5
+
+
 def test_normalize_base_url() -> None:
     """Spaces and trailing slashes go."""
     assert normalize_base_url(" http://h:8002// ") == "http://h:8002"
@@ -243,6 +345,8 @@ async def test_heat_pump_client_against_the_fake(
     assert (await client.health()).fresh
     heatpump.state.is_on = False
     assert await client.set_power(on=True) is True
+    assert (await client.status()).mode_setting is ModeSetting.AUTO  # cached
+    heatpump.poll()
     assert (await client.status()).mode_setting is ModeSetting.HEAT
     assert await client.set_target_temperature(52.5) == 52.5
     assert await client.set_auto_mode_offset(-2) == -2
@@ -254,7 +358,8 @@ async def test_heat_pump_client_against_the_fake(
     ):
         await client.set_target_temperature(61)
     heatpump.make_stale(age=45)
-    assert await client.health() == HeatPumpHealth(fresh=False, status_age_seconds=45.0)
+    health = await client.health()
+    assert (health.fresh, health.status_age_seconds) == (False, 45.0)
 
 
 async def test_thermostat_read_modify_write_keeps_unknown_fields(

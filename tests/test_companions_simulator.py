@@ -2,7 +2,7 @@
 
 import asyncio
 from collections.abc import AsyncGenerator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 import json
 import re
 import signal
@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 
 from simulator.services import (
+    BluSensor,
     CompanionServices,
     FaultKind,
     HeatPumpService,
@@ -27,7 +28,9 @@ from .helpers import running_module
 @pytest.fixture
 async def services(socket_enabled: None) -> AsyncGenerator[CompanionServices]:
     """Both fakes, static, on any free ports of 127.0.0.1."""
-    running = await start_services("127.0.0.1", 0, 0, live=False)
+    running = await start_services("127.0.0.1", 0, 0, live=False, poll_interval=None)
+    running.heatpump.write_time = 0.0
+    running.heatpump.failed_try_time = 0.01
     yield running
     await running.stop()
 
@@ -49,19 +52,26 @@ async def _call(
 async def test_status_500_until_the_first_poll(
     socket_enabled: None, http: aiohttp.ClientSession
 ) -> None:
-    """The real service has nothing to serve before it read the pump once."""
-    service = HeatPumpService(polled=False)
+    """The real service has nothing to serve before it read the pump once.
+
+    500 with the KeyError's text as detail; without a status file, 503.
+    """
+    service = HeatPumpService(polled=False, poll_interval=None)
     await service.start()
     try:
         status, body = await _call(http, "GET", f"{service.url}/status")
-        assert status == 500
-        assert "detail" in body
+        assert (status, body) == (500, {"detail": "'op_mode'"})
         status, body = await _call(http, "GET", f"{service.url}/health")
-        assert (status, body["status_age_seconds"]) == (503, None)
+        assert status == 503
+        assert "status_age_seconds" not in body
         service.poll()
         status, body = await _call(http, "GET", f"{service.url}/status")
         assert status == 200
         assert body["op_mode"] == 3
+        service.remove_status_file()
+        for path in ("/status", "/health"):
+            status, body = await _call(http, "GET", f"{service.url}{path}")
+            assert (status, body) == (503, {"detail": "Status file not available"})
     finally:
         await service.stop()
 
@@ -69,13 +79,14 @@ async def test_status_500_until_the_first_poll(
 async def test_health_turns_503_when_stale(
     services: CompanionServices, http: aiohttp.ClientSession
 ) -> None:
-    """Older than 30 s: 503, while /status keeps serving the old reading."""
+    """Older than 30 s: 503, the age only in the detail text; /status still serves."""
     url = services.heatpump.url
     assert (await _call(http, "GET", f"{url}/health"))[0] == 200
     assert (await _call(http, "POST", f"{url}/_sim/stale", {"age": 31}))[0] == 200
     status, body = await _call(http, "GET", f"{url}/health")
     assert status == 503
-    assert body["status_age_seconds"] >= 31
+    assert list(body) == ["detail"]
+    assert re.fullmatch(r"Status data is stale \(3\d\.\ds old\)", body["detail"])
     assert (await _call(http, "GET", f"{url}/status"))[0] == 200
     await _call(http, "DELETE", f"{url}/_sim/stale")
     assert (await _call(http, "GET", f"{url}/health"))[0] == 200
@@ -91,8 +102,17 @@ async def test_power_on_writes_heat_mode(
         200,
         {"status": "success", "power_on": True},
     )
+    # /status is the cached file: the write shows only after the next poll.
+    _, body = await _call(http, "GET", f"{url}/status")
+    assert (body["is_on"], body["op_mode"]) == (False, 3)
+    await _call(http, "POST", f"{url}/_sim/poll")
     _, body = await _call(http, "GET", f"{url}/status")
     assert (body["is_on"], body["op_mode"], body["mode_setting"]) == (True, 4, "Heat")
+    assert [register for register, _ in services.heatpump.modbus_writes][-3:] == [
+        "is_on",
+        "op_mode",
+        "heat_setpoint",
+    ]
 
 
 async def test_controls_and_their_validation(
@@ -132,13 +152,16 @@ async def test_controls_and_their_validation(
     async with http.post(f"{url}/power", data=b"{not json") as response:
         assert response.status == 422
     services.heatpump.link_up = False
-    for path, body in [
-        ("/power", {"power_on": False}),
-        ("/setpoint", {"temperature": 30}),
-        ("/auto-mode-offset", {"offset": 0}),
-        ("/lg-mode", {"mode": 3}),
+    for path, body, what in [
+        ("/power", {"power_on": False}, "power"),
+        ("/setpoint", {"temperature": 30}, "setpoint"),
+        ("/auto-mode-offset", {"offset": 0}, "auto mode offset"),
+        ("/lg-mode", {"mode": 3}, "LG mode"),
     ]:
-        assert (await _call(http, "POST", f"{url}{path}", body))[0] == 503
+        assert await _call(http, "POST", f"{url}{path}", body) == (
+            500,
+            {"detail": f"Failed to set {what}"},
+        )
 
 
 async def test_automations_undo_controls(
@@ -154,6 +177,7 @@ async def test_automations_undo_controls(
     assert (await _call(http, "POST", f"{url}/_sim/pin", {"colour": 1}))[0] == 422
     await _call(http, "DELETE", f"{url}/_sim/pin")
     await _call(http, "POST", f"{url}/power", {"power_on": True})
+    await _call(http, "POST", f"{url}/_sim/poll")
     assert (await _call(http, "GET", f"{url}/status"))[1]["is_on"] is True
     assert (await _call(http, "POST", f"{url}/_sim/state", {"colour": 1}))[0] == 422
 
@@ -203,12 +227,29 @@ async def test_config_post_replaces_the_whole_config(
     assert (await _call(http, "GET", url))[1] == full
     status, body = await _call(http, "POST", url, {"mode": "ECO"})
     assert status == 200
-    assert body["config"] == {**DEFAULT_CONFIG, "mode": "ECO"}
+    assert body == {**DEFAULT_CONFIG, "mode": "ECO"}  # the flat config
+    # Without a mode, the POST means AUTO (not the OFF the service starts with).
+    assert (await _call(http, "POST", url, {"target_temp": 21}))[1] == {
+        **DEFAULT_CONFIG,
+        "target_temp": 21.0,
+        "mode": "AUTO",
+    }
+    # Lenient like pydantic: "22" for a number, 30.0 for a whole number.
+    lenient = {"target_temp": "22", "min_on_time": 30.0, "mode": "ECO"}
+    assert (await _call(http, "POST", url, lenient))[1] == {
+        **DEFAULT_CONFIG,
+        "target_temp": 22.0,
+        "min_on_time": 30,
+        "mode": "ECO",
+    }
+    status, body = await _call(http, "POST", url, {"eco_temp": 23, "target_temp": 22})
+    assert status == 422
+    assert body["detail"][0]["msg"] == "eco_temp must be <= target_temp"
     for bad in [
         {"mode": "eco"},
         {"target_temp": 25},
-        {"eco_temp": 23, "target_temp": 22},
         {"hysteresis": 0.05},
+        {"target_temp": "warm"},
         {"control_interval": 61.5},
     ]:
         assert (await _call(http, "POST", url, bad))[0] == 422, bad
@@ -291,8 +332,10 @@ async def test_sensor_lists(
 
 def test_control_loop_band() -> None:
     """AUTO: on below target - hysteresis, off above target + hysteresis, else hold."""
+    clock = [datetime(2026, 11, 22, 5, 0, tzinfo=UTC)]
     service = ThermostatService(
-        config={"mode": "AUTO", "target_temp": 22.0, "hysteresis": 0.5}
+        config={"mode": "AUTO", "target_temp": 22.0, "hysteresis": 0.5},
+        now=lambda: clock[0],
     )
     for temperature, switch in [
         (21.4, True),
@@ -300,6 +343,7 @@ def test_control_loop_band() -> None:
         (22.6, False),
         (22.2, False),
     ]:
+        clock[0] += timedelta(hours=2)  # past the minimum on/off times
         service.set_reading("temp_indoor", temperature=temperature)
         service.control()
         assert service.switch_on is switch, temperature
@@ -348,6 +392,7 @@ async def test_live_loops_run_and_stop(socket_enabled: None) -> None:
     thermostat.config["control_interval"] = 0.02  # beyond the API's limits, for speed
     thermostat.set_reading("temp_indoor", temperature=25.0)
     thermostat.switch_on = True
+    thermostat.switched_at = None  # no minimum on time holding it
     await heatpump.start()
     await thermostat.start()
     try:
@@ -393,3 +438,119 @@ def test_cli_adds_the_demos_http_meter_and_mqtt_broker(socket_enabled: None) -> 
         )
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
+
+
+async def test_status_goes_stale_just_before_each_rewrite_at_a_30_s_poll(
+    socket_enabled: None, http: aiohttp.ClientSession
+) -> None:
+    """At the code's 30 s poll plus the pump read, /health says 503 before each rewrite."""
+    now = [1000.0]
+    service = HeatPumpService(poll_interval=None, clock=lambda: now[0])
+    await service.start()
+    try:
+        assert (await _call(http, "GET", f"{service.url}/health"))[0] == 200
+        now[0] += 30.0 + 1.5  # the poll interval, then the pump read
+        status, body = await _call(http, "GET", f"{service.url}/health")
+        assert (status, body) == (503, {"detail": "Status data is stale (31.5s old)"})
+        assert (await _call(http, "GET", f"{service.url}/status"))[0] == 200
+        service.poll()
+        assert (await _call(http, "GET", f"{service.url}/health"))[0] == 200
+    finally:
+        await service.stop()
+
+
+async def test_the_poller_rewrites_the_status_file(socket_enabled: None) -> None:
+    """With a poll interval the service polls on its own, and not before."""
+    service = HeatPumpService(poll_interval=0.05, read_time=0.0)
+    await service.start()
+    try:
+        service.state.flow_temperature = 51.0
+        assert service.served_status is not None
+        assert service.served_status["flow_temperature"] == 45.0
+        await asyncio.sleep(0.2)
+        assert service.served_status["flow_temperature"] == 51.0
+    finally:
+        await service.stop()
+
+
+async def test_writes_take_modbus_time_and_fail_after_three_tries(
+    socket_enabled: None, http: aiohttp.ClientSession
+) -> None:
+    """A power-on is three writes; a slow link makes each retry; a dead one fails."""
+    service = HeatPumpService(poll_interval=None, write_time=0.02, failed_try_time=0.05)
+    await service.start()
+    loop = asyncio.get_running_loop()
+    try:
+        assert service.modbus_writes == [("op_mode", 3)]  # Auto, written on start
+        service.flaky_tries = 2
+        started = loop.time()
+        assert (await _call(http, "POST", f"{service.url}/power", {"power_on": True}))[
+            0
+        ] == 200
+        assert loop.time() - started >= 3 * (2 * 0.05 + 0.02)
+        service.link_up = False
+        started = loop.time()
+        assert (
+            await _call(http, "POST", f"{service.url}/setpoint", {"temperature": 30})
+        )[0] == 500
+        assert loop.time() - started >= 3 * 0.05
+        assert service.state.heat_setpoint == 45.0
+    finally:
+        await service.stop()
+
+
+async def test_thermostat_relay_follows_at_the_control_loop_only(
+    services: CompanionServices, http: aiohttp.ClientSession
+) -> None:
+    """A config POST changes the config at once, the relay at the next loop run."""
+    thermostat = services.thermostat
+    url = thermostat.url
+    config = {**DEFAULT_CONFIG, "mode": "ON"}
+    assert (await _call(http, "POST", f"{url}/api/v1/thermostat/config", config))[
+        0
+    ] == 200
+    _, status = await _call(http, "GET", f"{url}/api/v1/thermostat/status")
+    assert status["config"]["mode"] == "ON"
+    assert status["switch_state"] is False
+    thermostat.control()
+    _, status = await _call(http, "GET", f"{url}/api/v1/thermostat/status")
+    assert status["switch_state"] is True
+    # The minimum on time (30 min) now holds the switch.
+    locked = datetime.fromisoformat(status["switch_locked_until"])
+    assert timedelta(minutes=29) < locked - datetime.now(UTC) <= timedelta(minutes=30)
+
+
+async def test_thermostat_ignores_old_temperatures_and_knows_null_ids(
+    services: CompanionServices, http: aiohttp.ClientSession
+) -> None:
+    """Older than 5 minutes: no control temperature; a sensor may have no id."""
+    thermostat = services.thermostat
+    url = thermostat.url
+    indoor = thermostat.sensors["94:b2:16:0b:88:01"]
+    indoor.last_seen = datetime.now(UTC) - timedelta(minutes=6)
+    _, status = await _call(http, "GET", f"{url}/api/v1/thermostat/status")
+    assert status["current_temp"] is None
+    assert "temp_indoor" not in status["all_temps"]
+    thermostat.config["mode"] = "AUTO"
+    thermostat.control()
+    assert thermostat.reason == "No temperature data available"
+    thermostat.sensors["cellar"] = BluSensor(
+        None, "temp_cellar", "204", 12.0, 70.0, 50, datetime.now(UTC)
+    )
+    _, latest = await _call(http, "GET", f"{url}/api/v1/latest")
+    assert {item["sensor_name"]: item["sensor_id"] for item in latest}[
+        "temp_cellar"
+    ] is None
+
+
+async def test_shelly_outage_keeps_the_readings(
+    services: CompanionServices, http: aiohttp.ClientSession
+) -> None:
+    """The relay gone: status 503, while latest and sensors answer with readings."""
+    url = services.thermostat.url
+    services.thermostat.shelly_connected = False
+    assert (await _call(http, "GET", f"{url}/api/v1/thermostat/status"))[0] == 503
+    for path in ("/api/v1/latest", "/api/v1/sensors", "/api/v1/thermostat/config"):
+        status, body = await _call(http, "GET", f"{url}{path}")
+        assert status == 200, path
+        assert body, path

@@ -8,7 +8,7 @@ linked through the heat pump's options flow like a user does it.
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant, State
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
@@ -39,6 +39,7 @@ def _heating(service: HeatPumpService) -> None:
     state = service.state
     state.flow_rate, state.flow_temperature, state.return_temperature = 12.0, 40.0, 35.0
     state.operating_mode = "Heating"
+    service.poll()
 
 
 async def _link(
@@ -92,11 +93,15 @@ async def test_thermal_power_and_cop_from_the_simulators(
     assert cop is not None
     assert cop.attributes["power_entity"] == power_entity
 
-    # Compressor off: the ratio means nothing, the COP is unavailable.
+    # Compressor off: the ratio means nothing, the COP is unknown, and says why.
     heatpump_service.state.operating_mode = "Standby"
+    heatpump_service.poll()
     await entry.runtime_data.async_refresh()
     await hass.async_block_till_done()
-    assert state_of(hass, entry, "sensor", "cop") == STATE_UNAVAILABLE
+    assert state_of(hass, entry, "sensor", "cop") == STATE_UNKNOWN
+    cop = hass.states.get(entity_id(hass, entry, "sensor", "cop"))
+    assert cop is not None
+    assert cop.attributes["reason"] == "compressor_off"
     assert float(state_of(hass, entry, "sensor", "thermal_power")) == HAND_THERMAL_W
 
     # Unlinking removes the COP again.
@@ -134,7 +139,7 @@ async def test_cop_in_kilowatts_follows_the_meter_between_polls(
             "sensor.heat_pump_meter_power", value, {"unit_of_measurement": unit}
         )
         await hass.async_block_till_done()
-        assert state_of(hass, entry, "sensor", "cop") == STATE_UNAVAILABLE, value
+        assert state_of(hass, entry, "sensor", "cop") == STATE_UNKNOWN, value
 
 
 async def test_link_to_a_sensor_not_loaded_yet(
@@ -145,7 +150,7 @@ async def test_link_to_a_sensor_not_loaded_yet(
     entry = await async_add_service(hass, "heat_pump", heatpump_service.url)
     result = await _link(hass, entry, "sensor.later_meter_power")
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert state_of(hass, entry, "sensor", "cop") == STATE_UNAVAILABLE
+    assert state_of(hass, entry, "sensor", "cop") == STATE_UNKNOWN
     hass.states.async_set(
         "sensor.later_meter_power", "2093", {"unit_of_measurement": "W"}
     )
@@ -180,6 +185,7 @@ async def test_heat_energy_is_the_integral_of_thermal_power(
 
     start = coordinator.data.fetched_at
     heatpump_service.state.flow_temperature = 42.0  # delta 7 K
+    heatpump_service.poll()
     second_w = 12.0 / 60 * 4186 * 7
     coordinator.clock = lambda: start + 60
     await coordinator.async_refresh()
@@ -195,6 +201,7 @@ async def test_heat_energy_is_the_integral_of_thermal_power(
 
     # A defrost takes heat back (return warmer than flow): the total never drops.
     heatpump_service.state.flow_temperature = 30.0
+    heatpump_service.poll()
     coordinator.clock = lambda: start + 60 + 10_060
     await coordinator.async_refresh()
     await hass.async_block_till_done()

@@ -212,9 +212,14 @@ async def test_preset_change_leaves_every_other_field_untouched(
 async def test_auto_heats_below_the_band(
     hass: HomeAssistant, thermostat_service: ThermostatService
 ) -> None:
-    """AUTO at 22 °C ± 0.5 with 21.2 °C: the switch goes on, HVAC action heating."""
+    """AUTO at 22 °C ± 0.5 with 21.2 °C: the switch goes on at the next loop run."""
     entry = await _add(hass, thermostat_service)
     await _climate_call(hass, entry, SERVICE_SET_PRESET_MODE, preset_mode="auto")
+    assert _climate(hass, entry).attributes[ATTR_PRESET_MODE] == "auto"
+    assert not thermostat_service.switch_on  # the relay waits for the control loop
+    thermostat_service.control()
+    await _coordinator(entry).async_refresh()
+    await hass.async_block_till_done()
     assert thermostat_service.switch_on
     state = _climate(hass, entry)
     assert state.attributes[ATTR_HVAC_ACTION] == "heating"
@@ -257,6 +262,7 @@ async def test_off_and_on_again_restores_the_preset(
 
     await _climate_call(hass, entry, SERVICE_SET_HVAC_MODE, hvac_mode="off")
     assert thermostat_service.config["mode"] == "OFF"
+    thermostat_service.control()
     assert not thermostat_service.switch_on
     assert _climate(hass, entry).state == "off"
 
@@ -385,7 +391,7 @@ async def test_a_new_sensor_gets_its_device(
     new = BluSensor(
         "94:b2:16:0b:88:09", "temp_bedroom", "209", 18.9, 60.0, 100, datetime.now(UTC)
     )
-    thermostat_service.sensors[new.sensor_id] = new
+    thermostat_service.sensors[new.key] = new
     await _coordinator(entry).async_refresh()
     await hass.async_block_till_done()
     assert (
@@ -410,28 +416,61 @@ async def test_a_silent_sensor_keeps_its_last_seen(
     assert abs(last_seen - outdoor.last_seen) < timedelta(seconds=1)
 
 
+INDOOR = "94:b2:16:0b:88:01_"
+
+
 @pytest.mark.parametrize(
-    ("break_it", "logged"),
+    ("break_it", "logged", "climate", "room", "indoor"),
     [
-        (lambda service: setattr(service, "shelly_connected", False), "503"),
-        (lambda service: setattr(service, "database_up", False), "500"),
-        (lambda service: service.faults.inject(FaultKind.HTML), "HTML"),
+        # The Shelly relay gone: only the status fails; config and readings stay.
+        (
+            lambda service: setattr(service, "shelly_connected", False),
+            "503",
+            "off",
+            21.2,
+            "21.2",
+        ),
+        # The database down: status and readings fail; the config still comes.
+        (
+            lambda service: setattr(service, "database_up", False),
+            "500",
+            "off",
+            None,
+            STATE_UNAVAILABLE,
+        ),
+        # Everything answers HTML: the whole device is gone (controls: unknown).
+        (
+            lambda service: service.faults.inject(FaultKind.HTML),
+            "HTML",
+            STATE_UNKNOWN,
+            None,
+            STATE_UNAVAILABLE,
+        ),
         (
             lambda service: service.faults.inject(
                 FaultKind.TRUNCATED, paths={"/api/v1/latest"}
             ),
             "malformed JSON",
+            "off",
+            21.2,
+            STATE_UNAVAILABLE,
         ),
     ],
 )
-async def test_failing_service_unavailable_one_log_line_then_recovery(
+async def test_failing_part_blanks_only_what_it_feeds(  # noqa: PLR0917 (fixtures and parameters)
     hass: HomeAssistant,
     thermostat_service: ThermostatService,
     caplog: pytest.LogCaptureFixture,
     break_it: object,
     logged: str,
+    climate: str,
+    room: float | None,
+    indoor: str,
 ) -> None:
-    """Shelly or database gone, HTML, truncated JSON: unavailable, one line, recovery."""
+    """Shelly or database gone, HTML, truncated JSON: what still answers stays shown.
+
+    One log line each time, and recovery.
+    """
     entry = await _add(hass, thermostat_service)
     coordinator = _coordinator(entry)
     caplog.clear()
@@ -440,12 +479,10 @@ async def test_failing_service_unavailable_one_log_line_then_recovery(
     for _ in range(3):
         await coordinator.async_refresh()
     await hass.async_block_till_done()
-    assert _climate(hass, entry).state == STATE_UNAVAILABLE
-    assert state_of(hass, entry, "number", "hysteresis") == STATE_UNAVAILABLE
-    assert (
-        state_of(hass, entry, "sensor", "94:b2:16:0b:88:01_temperature")
-        == STATE_UNAVAILABLE
-    )
+    state = _climate(hass, entry)
+    assert state.state == climate
+    assert state.attributes.get("current_temperature") == room
+    assert state_of(hass, entry, "sensor", INDOOR + "temperature") == indoor
     lines = error_lines(caplog)
     assert len(lines) == 1, lines
     assert logged in lines[0]
@@ -456,9 +493,7 @@ async def test_failing_service_unavailable_one_log_line_then_recovery(
         await coordinator.async_refresh()
     await hass.async_block_till_done()
     assert _climate(hass, entry).state == "off"
-    assert (
-        float(state_of(hass, entry, "sensor", "94:b2:16:0b:88:01_temperature")) == 21.2
-    )
+    assert float(state_of(hass, entry, "sensor", INDOOR + "temperature")) == 21.2
     assert len(error_lines(caplog)) == 1
 
 
@@ -470,7 +505,8 @@ async def test_refused_token_starts_reauth(
     thermostat_service.faults.token = "x"
     await _coordinator(entry).async_refresh()
     await hass.async_block_till_done()
-    assert _climate(hass, entry).state == STATE_UNAVAILABLE
+    assert _climate(hass, entry).state == STATE_UNKNOWN
+    assert state_of(hass, entry, "sensor", INDOOR + "temperature") == STATE_UNAVAILABLE
     assert any(
         flow["context"]["source"] == SOURCE_REAUTH
         for flow in hass.config_entries.flow.async_progress_by_handler(DOMAIN)

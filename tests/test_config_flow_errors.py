@@ -6,6 +6,7 @@ with exception 10 in hand-encoded Modbus TCP frames, as such a gateway does.
 """
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 import socket
 import struct
@@ -149,3 +150,25 @@ def test_an_unforeseen_service_error_is_still_an_answer() -> None:
         "http_invalid_response",
         {"error": "odd"},
     )
+
+
+async def test_a_silent_unit_logs_nothing_of_pymodbus(
+    hass: HomeAssistant, simulator: ModbusSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A unit-id probe is a question, not a fault: no ERROR lines, no hex dumps.
+
+    The manifest names pymodbus among the integration's loggers, so its lines
+    land in Settings -> System -> Logs as this integration's errors.
+    """
+    result = await _meter_form(hass, simulator.port)
+    caplog.clear()
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"unit_id": 9, "profile": "wago_879_30xx", "name": "X"}
+    )
+    assert result["errors"] == {"unit_id": "no_response"}
+    noisy = [
+        record.getMessage()
+        for record in caplog.records
+        if record.name.startswith("pymodbus") and record.levelno >= logging.INFO
+    ]
+    assert noisy == []

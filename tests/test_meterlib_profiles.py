@@ -1,6 +1,7 @@
 """Profile files: the schema, the loader and the error reports."""
 
 from pathlib import Path
+import time
 
 import pytest
 
@@ -13,7 +14,11 @@ from custom_components.energy_meters.meterlib.model import (
 )
 from custom_components.energy_meters.meterlib.profiles import (
     BUILTIN_PROFILE_DIR,
+    MAX_PROFILE_BYTES,
+    MAX_REGISTERS,
+    MAX_YAML_VALUES,
     ProfileError,
+    Refusal,
     builtin_profiles,
     load_profile_dirs,
     load_profile_file,
@@ -382,3 +387,112 @@ def test_builtin_sentinels_and_scale_factors() -> None:
     )
     assert profiles["carlo_gavazzi_em24"].max_registers_per_request == 11
     assert profiles["eastron_sdm630"].max_registers_per_request == 50
+
+
+# --- Files that must be refused before they cost anything -----------------------------
+
+HEADER = "id: mine\nname: Mine\nmanufacturer: M\nmodel: M1\nsource: s\n"
+LINE = "  power_total: {address: 1, unit: W}\n"
+
+
+def _refused(tmp_path: Path, content: bytes | str) -> ProfileError:
+    """Load a file that must be refused; the error, and it must come quickly."""
+    path = tmp_path / "bad.yaml"
+    if isinstance(content, str):
+        content = content.encode()
+    path.write_bytes(content)
+    started = time.monotonic()
+    with pytest.raises(ProfileError) as caught:
+        load_profile_file(path)
+    assert time.monotonic() - started < 1.0
+    assert caught.value.source == "bad.yaml"
+    return caught.value
+
+
+def test_duplicate_keys_are_refused(tmp_path: Path) -> None:
+    """10,000 copies of one register line: YAML keeps the last, we refuse the file."""
+    error = _refused(tmp_path, HEADER + "registers:\n" + LINE * 10_000)
+    assert error.refusal is Refusal.DUPLICATE_KEY
+    assert error.details == {"name": "power_total", "line": "8", "first_line": "7"}
+    assert "duplicate key 'power_total'" in error.reason
+    # Top-level keys too, and the same key spelt with quotes is the same key.
+    error = _refused(tmp_path, HEADER + "registers:\n" + LINE + '"id": other\n')
+    assert error.details["name"] == "id"
+
+
+def test_yaml_alias_bombs_are_refused_and_small_aliases_still_work(
+    tmp_path: Path,
+) -> None:
+    """A billion laughs (9**9 values from 10 lines) is refused as soon as it is read.
+
+    Anchors and merge keys within reason are plain YAML and keep working.
+    """
+    bomb = 'lol: &lol "lol"\n' + "".join(
+        f"lol{n}: &lol{n} [{', '.join([f'*lol{n - 1}' if n > 1 else '*lol'] * 9)}]\n"
+        for n in range(1, 10)
+    )
+    error = _refused(
+        tmp_path,
+        bomb + HEADER + "defaults: {not_available: *lol9}\nregisters:\n" + LINE,
+    )
+    assert error.refusal is Refusal.TOO_MANY_VALUES
+    assert error.details["limit"] == str(MAX_YAML_VALUES)
+    assert len(error.reason) < 500
+    error = _refused(tmp_path, HEADER + "defaults: &loop {not_available: [*loop]}\n")
+    assert error.refusal is Refusal.TOO_MANY_VALUES  # an alias inside its own anchor
+
+    merged = tmp_path / "merged.yaml"
+    merged.write_text(
+        HEADER
+        + "registers:\n"
+        + "  power_total: &kw {address: 0x10, unit: kW, scale: 0.1}\n"
+        + "  power_l1: {<<: *kw, address: 0x12}\n"
+    )
+    profile = load_profile_file(merged)
+    power_l1 = profile.spec(Quantity.POWER_L1)
+    assert power_l1 is not None
+    assert (power_l1.address, power_l1.unit, power_l1.scale) == (0x12, Unit.KW, 0.1)
+
+
+def test_a_file_that_is_not_utf8_is_a_profile_error(tmp_path: Path) -> None:
+    """Saved in Latin-1: the file is refused with the position of the bad byte."""
+    error = _refused(
+        tmp_path,
+        (HEADER + "registers:\n" + LINE).replace("Mine", "Café").encode("latin-1"),
+    )
+    assert error.refusal is Refusal.NOT_UTF8
+    assert error.details == {"byte": "0xe9", "position": str(HEADER.index("Mine") + 3)}
+
+
+def test_an_oversized_file_is_refused_unread(tmp_path: Path) -> None:
+    """A valid profile padded past the limit: refused by its size alone."""
+    padding = ("# " + "x" * 1021 + "\n") * (MAX_PROFILE_BYTES // 1024 + 1)
+    error = _refused(tmp_path, HEADER + "registers:\n" + LINE + padding)
+    assert error.refusal is Refusal.TOO_LARGE
+    assert error.details["limit"] == str(MAX_PROFILE_BYTES)
+    assert int(error.details["size"]) > MAX_PROFILE_BYTES
+
+
+def test_too_many_registers_too_many_values_and_too_deep(tmp_path: Path) -> None:
+    """Each bound has its own reason; none of them gets as far as the schema."""
+    lines = "".join(
+        f"  r{n}: {{address: {n}, unit: W}}\n" for n in range(MAX_REGISTERS + 1)
+    )
+    error = _refused(tmp_path, HEADER + "registers:\n" + lines)
+    assert error.refusal is Refusal.TOO_MANY_REGISTERS
+    assert error.key == "registers"
+    assert error.details == {
+        "count": str(MAX_REGISTERS + 1),
+        "limit": str(MAX_REGISTERS),
+    }
+
+    values = "defaults: {not_available: [" + ", ".join(["1"] * MAX_YAML_VALUES) + "]}\n"
+    error = _refused(tmp_path, HEADER + values)
+    assert error.refusal is Refusal.TOO_MANY_VALUES
+
+    error = _refused(tmp_path, HEADER + "defaults: " + "[" * 5000 + "]" * 5000 + "\n")
+    assert error.refusal is Refusal.INVALID
+    assert "nested" in error.reason
+
+    error = _refused(tmp_path, HEADER + "name: !!python/object/apply:os.system [ls]\n")
+    assert error.key == "(yaml)"  # safe loading still holds

@@ -35,11 +35,15 @@ def test_real_drop_to_zero_appears_one_poll_late() -> None:
 
 
 def test_impossible_values_are_dropped() -> None:
-    """NaN-as-None, out-of-range and infinite values never publish."""
+    """NaN-as-None, out-of-range and infinite values never publish.
+
+    Only the values that were read and refused count as dropped: None is a
+    register the meter does not have or marks "not available", no reading.
+    """
     spike_filter = SpikeFilter(POWER)
     published = feed(spike_filter, [1000, None, 4e9, float("inf"), 1010])
     assert published == [1000, 1000, 1000, 1000, 1010]
-    assert spike_filter.dropped == 3
+    assert spike_filter.dropped == 2
 
 
 def test_two_different_glitches_in_a_row_do_not_confirm_each_other() -> None:
@@ -56,6 +60,7 @@ RULE = CounterRule(max_power_w=10_000)
 def test_counter_never_decreases_on_a_glitch() -> None:
     """A zero and a small dip between good readings publish nothing lower."""
     counter = MonotonicCounter(RULE)
+    counter.seed(100.0, -10)  # a history: see test_the_first_reading_alone_...
     readings = [(100.0, 0), (0.0, 10), (100.01, 20), (99.0, 30), (100.02, 40)]
     published = [counter.update(raw, now)[0] for raw, now in readings]
     assert published == [100.0, 100.0, 100.01, 100.01, 100.02]
@@ -64,6 +69,7 @@ def test_counter_never_decreases_on_a_glitch() -> None:
 def test_counter_holds_an_impossible_rise() -> None:
     """10 kW for 10 s is 0.03 kWh at most; a rise of 5000 kWh is held."""
     counter = MonotonicCounter(RULE)
+    counter.seed(100.0, -10)
     counter.update(100.0, 0)
     assert counter.update(5100.0, 10) == (100.0, None)
     assert counter.update(100.02, 20) == (100.02, None)
@@ -72,6 +78,7 @@ def test_counter_holds_an_impossible_rise() -> None:
 def test_replaced_meter_continues_from_the_last_value() -> None:
     """A new meter at 3 kWh: after three agreeing readings, publishing carries on."""
     counter = MonotonicCounter(RULE)
+    counter.seed(1500.0, -10)
     counter.update(1500.0, 0)
     counter.update(1500.01, 10)
     assert counter.update(3.0, 20) == (1500.01, None)
@@ -87,6 +94,7 @@ def test_replaced_meter_continues_from_the_last_value() -> None:
 def test_state_survives_a_restart() -> None:
     """Persisted state restores offset and last value, not re-learnt."""
     counter = MonotonicCounter(RULE)
+    counter.seed(10.0, -10)
     counter.update(10.0, 0)
     counter.offset = 500.0
     counter.published = 510.0
@@ -117,3 +125,75 @@ def test_change_of_sign_is_held_however_small_the_step() -> None:
     assert feed(SpikeFilter(current), [0.009, -0.044, 0.009]) == [0.009] * 3
     power = SpikeRule(-50_000, 50_000, absolute_step=500, zero_band=1.0)
     assert feed(SpikeFilter(power), [120, -80, -85]) == [120, 120, -85]
+
+
+def _counter_from(raw: float, now: float, rule: CounterRule = RULE) -> MonotonicCounter:
+    """A counter with a history: two agreeing readings up to `raw` at `now`."""
+    counter = MonotonicCounter(rule)
+    counter.update(raw, now - 10)
+    assert counter.update(raw, now)[0] == raw
+    return counter
+
+
+def test_the_first_reading_alone_is_no_baseline() -> None:
+    """Without a history a reading waits for a second that agrees with it."""
+    counter = MonotonicCounter(RULE)
+    assert counter.update(0.0, 0) == (None, None)  # the gateway's zero after a reboot
+    assert counter.update(1200.25, 10) == (None, None)
+    assert counter.update(1200.26, 20) == (1200.26, None)
+    assert counter.offset == 0.0
+
+
+def test_a_seed_lets_the_first_reading_publish_at_once() -> None:
+    """The setup dialog's read and the first poll agree: shown from the first poll."""
+    counter = MonotonicCounter(RULE)
+    counter.seed(1200.25, 0)
+    assert counter.update(1200.25, 5) == (1200.25, None)
+
+
+def test_a_small_rise_the_power_cannot_explain_waits_for_the_next_reading() -> None:
+    """+0.15 kWh in 10 s at 2 kW measured (within the 50 kW allowance) is a glitch.
+
+    It used to be published and kept: the true readings after it looked like a
+    drop, became a "new level", and the glitch stayed as an offset for good.
+    """
+    rule = CounterRule(max_power_w=50_000)
+    counter = _counter_from(1000.0, 10, rule)
+    published, _ = counter.update(1000.15, 20, power_w=2000)
+    assert published == 1000.0
+    assert counter.update(1000.01, 30, power_w=2000) == (1000.01, None)
+    assert counter.update(1000.02, 40, power_w=2000) == (1000.02, None)
+    assert counter.offset == 0.0
+
+
+def test_a_fast_rise_confirmed_by_the_next_reading_is_published() -> None:
+    """The power was seen low at both polls, but the counter keeps the rise: real."""
+    rule = CounterRule(max_power_w=50_000)
+    counter = _counter_from(1000.0, 10, rule)
+    assert counter.update(1000.1, 20, power_w=100)[0] == 1000.0
+    assert counter.update(1000.12, 30, power_w=100) == (1000.12, None)
+
+
+def test_a_published_glitch_is_passed_not_kept() -> None:
+    """Without a power to check against, a small glitch may show; it never stays.
+
+    The counter comes back a little lower and stays there: that is no new
+    meter (no offset, no repair), the published value waits until passed.
+    """
+    rule = CounterRule(max_power_w=50_000)
+    counter = _counter_from(1000.0, 10, rule)
+    assert counter.update(1000.15, 20)[0] == 1000.15
+    events = [counter.update(1000.01 + i / 100, 30 + 10 * i)[1] for i in range(6)]
+    assert events == [None] * 6
+    assert counter.offset == 0.0
+    assert counter.update(1000.2, 100)[0] == 1000.2
+
+
+def test_no_repair_without_a_real_drop() -> None:
+    """A garbled block at 0.000 never raises "jumped from 0.000 to 0.000"."""
+    counter = _counter_from(0.0, 10)
+    events = [
+        counter.update(raw, 20 + 10 * i)[1] for i, raw in enumerate([5e6, 0.0, 0.0])
+    ]
+    assert events == [None, None, None]
+    assert counter.published == 0.0

@@ -220,3 +220,28 @@ async def test_entity_of_refused_register_is_unknown(
     assert state is not None
     assert state.state == "unknown"
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_lessons_survive_a_reload(
+    hass: HomeAssistant, simulator: ModbusSimulator
+) -> None:
+    """After a reload the meter is read with the plan it taught: no re-learning.
+
+    The count is the reader's own (requests sent in the poll): some refusals
+    are answered by pymodbus before the simulated meter sees them.
+    """
+    simulator.meters[0].refuse([POWER_L1])
+    entry = await async_add_gateway(hass, simulator)
+    await entry.runtime_data.async_refresh()
+    await hass.async_block_till_done()
+    (subentry_id,) = entry.runtime_data.readers
+    steady = entry.runtime_data.statuses[subentry_id].reading
+    assert steady is not None
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    first = entry.runtime_data.statuses[subentry_id].reading
+    assert first is not None
+    assert first.requests == steady.requests
+    assert entry.runtime_data.readers[subentry_id].refusals.absent == {
+        Quantity.POWER_L1
+    }

@@ -22,7 +22,7 @@ from .companion import (
     is_companion,
 )
 from .const import DOMAIN
-from .coordinator import EnergyMetersConfigEntry, GatewayCoordinator
+from .coordinator import EnergyMetersConfigEntry, GatewayCoordinator, meter_subentries
 from .counter_store import CounterStore
 from .entity import gateway_identifier
 from .gateway_entities import gateway_device_info
@@ -64,6 +64,9 @@ async def async_setup_entry(
         return await async_setup_standalone_entry(
             hass, cast("StandaloneConfigEntry", entry)
         )
+    # Listen for changes before anything is awaited: a meter added while this
+    # setup runs (the user adding meters back to back) must still reload it.
+    entry.async_on_unload(entry.add_update_listener(_async_reload_on_change))
     profiles = await async_load_profiles(hass)
     gateway = dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id,
@@ -78,8 +81,11 @@ async def async_setup_entry(
         await coordinator.transport.close()
         raise
     entry.runtime_data = coordinator
-    entry.async_on_unload(entry.add_update_listener(_async_reload_on_change))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    if coordinator.meter_ids != {s.subentry_id for s in meter_subentries(entry)}:
+        # The meters changed while this setup ran; the reload that change
+        # scheduled may have waited for it, but not seen it: make sure.
+        hass.config_entries.async_schedule_reload(entry.entry_id)
     return True
 
 

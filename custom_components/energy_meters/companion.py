@@ -106,11 +106,24 @@ def companion_diagnostics(entry: ConfigEntry) -> dict[str, Any]:
             "title": "**REDACTED**",
         },
         "last_update_success": coordinator.last_update_success,
-        "last_exception": repr(coordinator.last_exception)
-        if coordinator.last_exception
-        else None,
+        "last_exception": _explained(coordinator.last_exception),
+        "failing_parts": dict(coordinator.part_errors),
+        "pending_writes": {
+            key: _as_plain(pending.value)
+            for key, pending in coordinator.pending.items()
+        },
         "data": _as_plain(coordinator.data),
     }
+
+
+def _explained(err: BaseException | None) -> str | None:
+    """The failure and its cause, in words: "UpdateFailed(...)" alone says nothing."""
+    if err is None:
+        return None
+    cause = err.__cause__
+    if cause is None:
+        return f"{type(err).__name__}: {err}"
+    return f"{type(err).__name__}: {type(cause).__name__}: {cause}"
 
 
 def _as_plain(value: Any) -> Any:

@@ -3,6 +3,11 @@
 A service entry is one device (the heat pump, or the thermostat service);
 the thermostat's BLU sensors are devices of their own below it. Unique ids
 are built from the config entry id, which survives a reconfigure of the URL.
+
+Availability follows what feeds an entity: a heat-pump measurement needs
+`/status` (`HeatPumpStatusEntity`), while a control stays available and
+shows unknown (`CompanionControlEntity`), so that a call always reaches the
+service or fails with a reason.
 """
 
 from typing import Any
@@ -10,8 +15,9 @@ from typing import Any
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .companion_coordinator import CompanionCoordinator
+from .companion_coordinator import CompanionCoordinator, HeatPumpCoordinator
 from .const import DOMAIN
+from .meterlib.companions import HeatPumpStatus
 
 
 def service_identifier(entry_id: str) -> tuple[str, str]:
@@ -37,3 +43,36 @@ class CompanionEntity[CoordinatorT: CompanionCoordinator[Any]](
         entry_id = coordinator.config_entry.entry_id
         self._attr_unique_id = f"{entry_id}_{key}"
         self._attr_device_info = DeviceInfo(identifiers={service_identifier(entry_id)})
+
+
+class CompanionControlEntity[CoordinatorT: CompanionCoordinator[Any]](
+    CompanionEntity[CoordinatorT]
+):
+    """A control (switch, number, select, climate) of a companion service.
+
+    Controls stay available while the service's status is missing: their
+    state is then unknown, but a call still reaches the service (its write
+    endpoints may well work) or raises an error that says why not. Home
+    Assistant skips unavailable entities in a service call without a word,
+    so an unavailable control would make a call succeed and do nothing.
+    """
+
+    @property
+    def available(self) -> bool:
+        """Always: see the class."""
+        return True
+
+
+class HeatPumpStatusEntity(CompanionEntity[HeatPumpCoordinator]):
+    """An entity fed by `/status`: unavailable while there is none to show."""
+
+    @property
+    def available(self) -> bool:
+        """Available while the poll succeeded and brought a status."""
+        return super().available and self.coordinator.data.status is not None
+
+    @property
+    def _status(self) -> HeatPumpStatus:
+        status = self.coordinator.data.status
+        assert status is not None  # noqa: S101 (only read while available)
+        return status

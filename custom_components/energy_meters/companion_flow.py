@@ -65,6 +65,7 @@ from .meterlib.companions import (
 
 _TITLES = {KIND_HEAT_PUMP: "Heat pump", KIND_THERMOSTAT: "Thermostat"}
 _NOT_THERE = {404, 405}  # no such endpoint: another service or web server
+_SEEN_LIMIT = 120  # characters of a broken answer shown in the form
 
 SERVICE_SCHEMA = vol.Schema(
     {
@@ -169,8 +170,22 @@ async def async_probe_service(
         else:
             await thermostat_client(hass, data).config()
     except CompanionError as err:
-        return {"base": _probe_error(err)}, {"error": str(err)}
+        return {"base": _probe_error(err)}, {"error": _seen(err)}
     return {}, {}
+
+
+def _seen(err: CompanionError) -> str:
+    """The error, and for an HTML or broken answer the start of what came back.
+
+    "Malformed JSON" alone does not tell a login page from a proxy's error:
+    the first characters do. Angle brackets are replaced, so the form shows
+    the page's text rather than rendering it.
+    """
+    text = str(err)
+    if isinstance(err, CompanionResponseError) and err.body:
+        seen = err.body[:_SEEN_LIMIT].replace("<", "\u2039").replace(">", "\u203a")
+        text += f'; the answer began: "{seen}"'
+    return text
 
 
 def _placeholders(extra: Mapping[str, str]) -> dict[str, str]:
@@ -204,10 +219,14 @@ class CompanionConfigFlow(ConfigFlow):
                 errors = {CONF_URL: "invalid_url"}
             else:
                 data = _service_data(kind, user_input)
-                await self.async_set_unique_id(service_unique_id(data[CONF_URL]))
-                self._abort_if_unique_id_configured(error="service_already_configured")
+                # Probe first: the other service's URL is "not this service",
+                # not "already configured" (the unique id is the URL alone).
                 errors, placeholders = await async_probe_service(self.hass, data)
                 if not errors:
+                    await self.async_set_unique_id(service_unique_id(data[CONF_URL]))
+                    self._abort_if_unique_id_configured(
+                        error="service_already_configured"
+                    )
                     return self.async_create_entry(
                         title=service_title(kind, data[CONF_URL]), data=data
                     )

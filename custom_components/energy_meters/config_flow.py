@@ -8,7 +8,7 @@ the dialog rather than in a graph a week later.
 """
 
 from collections.abc import Mapping
-from typing import Any, override
+from typing import Any, Final, override
 
 from homeassistant.config_entries import (
     ConfigEntry,
@@ -23,9 +23,6 @@ from homeassistant.const import CONF_DEVICE, CONF_HOST, CONF_NAME, CONF_PORT
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.data_entry_flow import AbortFlow
 from homeassistant.helpers.selector import (
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
     SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
@@ -51,13 +48,12 @@ from .const import (
     DEFAULT_TIMEOUT,
     DOMAIN,
     MAX_SCAN_INTERVAL,
-    MAX_UNIT_ID,
     MIN_SCAN_INTERVAL,
-    MIN_UNIT_ID,
     SECTION_DATA_QUALITY,
     SUBENTRY_METER,
 )
 from .coordinator import EnergyMetersConfigEntry, transport_for
+from .form_fields import PORT, TIMEOUT, UNIT_ID, Bounds, clean_name, could_resolve
 from .meterlib.model import Profile
 from .meterlib.profiles import DEFAULT_PROFILE_ID
 from .meterlib.reader import MeterReader, implausible_values
@@ -72,14 +68,16 @@ from .meterlib.transport import (
 )
 from .network import async_resolve_host
 from .profiles import async_load_profiles
-from .quality_section import data_quality_section, quality_data
+from .quality_section import data_quality_section, quality_data, quality_errors
 from .roles import CONF_ROLE, DEFAULT_ROLE, meter_role, role_selector
 from .serial_gateway import (
     async_serial_schema,
     is_serial,
     serial_data,
+    serial_errors,
     suggested_values,
 )
+from .setup_reads import remember_test_read
 from .signals import (
     SECTION_SIGNALS,
     signal_data,
@@ -96,14 +94,7 @@ from .translated import async_default_meter_name
 GATEWAY_SCHEMA = vol.Schema(
     {
         vol.Required(CONF_HOST): TextSelector(),
-        vol.Required(CONF_PORT, default=DEFAULT_PORT): vol.All(
-            NumberSelector(
-                NumberSelectorConfig(
-                    min=1, max=65535, step=1, mode=NumberSelectorMode.BOX
-                )
-            ),
-            vol.Coerce(int),
-        ),
+        vol.Required(CONF_PORT, default=DEFAULT_PORT): PORT.selector(),
         vol.Required(CONF_FRAMING, default=Framing.TCP.value): SelectSelector(
             SelectSelectorConfig(
                 options=[
@@ -115,19 +106,12 @@ GATEWAY_SCHEMA = vol.Schema(
                 mode=SelectSelectorMode.LIST,
             )
         ),
-        vol.Required(CONF_TIMEOUT, default=DEFAULT_TIMEOUT): vol.All(
-            NumberSelector(
-                NumberSelectorConfig(
-                    min=0.5,
-                    max=30,
-                    step=0.5,
-                    unit_of_measurement="s",
-                    mode=NumberSelectorMode.BOX,
-                )
-            ),
-            vol.Coerce(float),
-        ),
+        vol.Required(CONF_TIMEOUT, default=DEFAULT_TIMEOUT): TIMEOUT.selector(),
     }
+)
+
+SCAN_INTERVAL: Final = Bounds(
+    MIN_SCAN_INTERVAL, MAX_SCAN_INTERVAL, unit="s", whole=True
 )
 
 
@@ -151,17 +135,7 @@ async def _async_meter_schema(
     ]
     return vol.Schema(
         {
-            vol.Required(CONF_UNIT_ID, default=1): vol.All(
-                NumberSelector(
-                    NumberSelectorConfig(
-                        min=MIN_UNIT_ID,
-                        max=MAX_UNIT_ID,
-                        step=1,
-                        mode=NumberSelectorMode.BOX,
-                    )
-                ),
-                vol.Coerce(int),
-            ),
+            vol.Required(CONF_UNIT_ID, default=1): UNIT_ID.selector(),
             vol.Required(CONF_PROFILE, default=DEFAULT_PROFILE_ID): SelectSelector(
                 SelectSelectorConfig(
                     options=options,
@@ -179,13 +153,37 @@ async def _async_meter_schema(
     )
 
 
+def _host(user_input: Mapping[str, Any]) -> str:
+    """The host as it is saved: host names are case-insensitive."""
+    return str(user_input[CONF_HOST]).strip().lower()
+
+
+def _gateway_errors(user_input: Mapping[str, Any]) -> dict[str, str]:
+    """What is wrong with the gateway form itself, before anything is asked.
+
+    A host no resolver could take is refused here, so it never reaches the
+    resolver or pymodbus (which raise more than OSError for such names).
+    """
+    errors: dict[str, str] = {}
+    host = _host(user_input)
+    if not host:
+        errors[CONF_HOST] = "invalid_host"
+    elif not could_resolve(host):
+        errors[CONF_HOST] = "unknown_host"
+    if PORT.read(user_input.get(CONF_PORT)) is None:
+        errors[CONF_PORT] = "invalid_port"
+    if TIMEOUT.read(user_input.get(CONF_TIMEOUT)) is None:
+        errors[CONF_TIMEOUT] = "invalid_timeout"
+    return errors
+
+
 def _gateway_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
-    """Normalise the gateway form: host names are case-insensitive."""
+    """Normalise the gateway form (checked by `_gateway_errors`) into entry data."""
     return {
-        CONF_HOST: str(user_input[CONF_HOST]).strip().lower(),
-        CONF_PORT: int(user_input[CONF_PORT]),
+        CONF_HOST: _host(user_input),
+        CONF_PORT: PORT.whole_value(user_input[CONF_PORT]),
         CONF_FRAMING: str(user_input[CONF_FRAMING]),
-        CONF_TIMEOUT: float(user_input[CONF_TIMEOUT]),
+        CONF_TIMEOUT: TIMEOUT.value(user_input[CONF_TIMEOUT]),
     }
 
 
@@ -252,9 +250,12 @@ async def _async_check_serial(
 
 
 async def _async_probe_meter(
-    transport: ModbusTransport, unit_id: int, profile: Profile
+    hass: HomeAssistant, transport: ModbusTransport, unit_id: int, profile: Profile
 ) -> tuple[dict[str, str], dict[str, str]]:
-    """Read the meter once; return errors (by field) and placeholders to explain them."""
+    """Read the meter once; return errors (by field) and placeholders to explain them.
+
+    A good read is kept for the meter's first poll (setup_reads.py).
+    """
     try:
         reading = await MeterReader(transport, unit_id, profile).read()
     except GatewayUnreachableError:
@@ -284,6 +285,7 @@ async def _async_probe_meter(
             "readings": readings,
             "expected": expected,
         }
+    remember_test_read(hass, transport.endpoint, unit_id, dict(reading.values))
     return {}, {}
 
 
@@ -315,10 +317,33 @@ def _placeholders(extra: Mapping[str, str]) -> dict[str, str]:
     }
 
 
+def _meter_form_errors(
+    user_input: Mapping[str, Any], profiles: Mapping[str, Profile]
+) -> dict[str, str]:
+    """What is wrong with the meter form itself, before the meter is read.
+
+    The profile is looked up again: a user profile can be deleted (or its
+    file broken) while the form is open, and the dropdown still offered it.
+    """
+    errors: dict[str, str] = {}
+    if UNIT_ID.read(user_input.get(CONF_UNIT_ID)) is None:
+        errors[CONF_UNIT_ID] = "invalid_unit_id"
+    if user_input.get(CONF_PROFILE) not in profiles:
+        errors[CONF_PROFILE] = "unknown_profile"
+    if clean_name(user_input.get(CONF_NAME)) is None:
+        errors[CONF_NAME] = "invalid_name"
+    return {**errors, **quality_errors(user_input), **signal_errors(user_input)}
+
+
+def _meter_title(user_input: Mapping[str, Any]) -> str:
+    """The meter's name as saved (checked by `_meter_form_errors`)."""
+    return clean_name(user_input.get(CONF_NAME)) or ""
+
+
 def _meter_subentry_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
     """Flatten the meter form into subentry data (filter settings, role, thresholds)."""
     return {
-        CONF_UNIT_ID: int(user_input[CONF_UNIT_ID]),
+        CONF_UNIT_ID: UNIT_ID.whole_value(user_input[CONF_UNIT_ID]),
         CONF_PROFILE: str(user_input[CONF_PROFILE]),
         **quality_data(user_input.get(SECTION_DATA_QUALITY)),
         CONF_ROLE: meter_role(user_input).value,
@@ -424,6 +449,8 @@ class EnergyMetersConfigFlow(
         """Where the gateway is and how it frames Modbus."""
         errors: dict[str, str] = {}
         if user_input is not None:
+            errors = _gateway_errors(user_input)
+        if user_input is not None and not errors:
             data = _gateway_data(user_input)
             if await self._async_claim_gateway(data) is None:
                 errors = {CONF_HOST: "unknown_host"}
@@ -445,6 +472,8 @@ class EnergyMetersConfigFlow(
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         if user_input is not None:
+            errors = serial_errors(user_input)
+        if user_input is not None and not errors:
             data = serial_data(user_input)
             await self._async_claim_gateway(data)
             errors, placeholders = await _async_check_serial(data)
@@ -455,7 +484,7 @@ class EnergyMetersConfigFlow(
             step_id="serial",
             data_schema=self.add_suggested_values_to_schema(
                 await async_serial_schema(self.hass),
-                suggested_values(serial_data(user_input)) if user_input else None,
+                suggested_values(user_input) if user_input else None,
             ),
             errors=errors,
             description_placeholders=_placeholders(placeholders),
@@ -469,17 +498,20 @@ class EnergyMetersConfigFlow(
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         if user_input is not None and CONF_UNIT_ID in user_input:
-            profile = profiles[user_input[CONF_PROFILE]]
+            errors = _meter_form_errors(user_input, profiles)
+        if user_input is not None and CONF_UNIT_ID in user_input and not errors:
+            meter = _meter_subentry_data(user_input)
             transport = transport_for(self._gateway)
             try:
                 errors, placeholders = await _async_probe_meter(
-                    transport, int(user_input[CONF_UNIT_ID]), profile
+                    self.hass,
+                    transport,
+                    meter[CONF_UNIT_ID],
+                    profiles[meter[CONF_PROFILE]],
                 )
             finally:
                 await transport.close()
-            errors = errors or signal_errors(user_input)
             if not errors:
-                meter = _meter_subentry_data(user_input)
                 return self.async_create_entry(
                     title=_gateway_title(self._gateway),
                     data=self._gateway,
@@ -488,7 +520,7 @@ class EnergyMetersConfigFlow(
                         ConfigSubentryData(
                             data=meter,
                             subentry_type=SUBENTRY_METER,
-                            title=str(user_input[CONF_NAME]),
+                            title=_meter_title(user_input),
                             unique_id=_meter_unique_id(meter[CONF_UNIT_ID]),
                         )
                     ],
@@ -517,6 +549,8 @@ class EnergyMetersConfigFlow(
             return await self.async_step_reconfigure_serial(user_input)
         errors: dict[str, str] = {}
         if user_input is not None:
+            errors = _gateway_errors(user_input)
+        if user_input is not None and not errors:
             data = _gateway_data(user_input)
             unique_id = await self._async_claim_gateway(data, entry)
             if unique_id is None:
@@ -543,6 +577,8 @@ class EnergyMetersConfigFlow(
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         if user_input is not None:
+            errors = serial_errors(user_input)
+        if user_input is not None and not errors:
             data = serial_data(user_input)
             unique_id = await self._async_claim_gateway(data, entry)
             # The running poller holds the port open: let go of it for the
@@ -558,7 +594,7 @@ class EnergyMetersConfigFlow(
             step_id="reconfigure_serial",
             data_schema=self.add_suggested_values_to_schema(
                 await async_serial_schema(self.hass),
-                suggested_values(serial_data(user_input) if user_input else entry.data),
+                suggested_values(user_input or entry.data),
             ),
             errors=errors,
             description_placeholders=_placeholders(placeholders),
@@ -569,7 +605,7 @@ class MeterSubentryFlow(ConfigSubentryFlow):
     """Add a meter to a gateway, or change one."""
 
     async def _async_probe(
-        self, user_input: Mapping[str, Any], profile: Profile
+        self, unit_id: int, profile: Profile
     ) -> tuple[dict[str, str], dict[str, str]]:
         """Read the meter, over the running connection when the gateway is loaded.
 
@@ -577,13 +613,12 @@ class MeterSubentryFlow(ConfigSubentryFlow):
         read could be refused, or knock the running poller off the bus.
         """
         entry = self._get_entry()
-        unit_id = int(user_input[CONF_UNIT_ID])
         if entry.state is ConfigEntryState.LOADED:
             transport: ModbusTransport = entry.runtime_data.transport
-            return await _async_probe_meter(transport, unit_id, profile)
+            return await _async_probe_meter(self.hass, transport, unit_id, profile)
         transport = transport_for(entry.data)
         try:
-            return await _async_probe_meter(transport, unit_id, profile)
+            return await _async_probe_meter(self.hass, transport, unit_id, profile)
         finally:
             await transport.close()
 
@@ -604,16 +639,17 @@ class MeterSubentryFlow(ConfigSubentryFlow):
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         if user_input is not None:
-            if self._unit_taken(int(user_input[CONF_UNIT_ID])):
+            errors = _meter_form_errors(user_input, profiles)
+        if user_input is not None and not errors:
+            meter = _meter_subentry_data(user_input)
+            if self._unit_taken(meter[CONF_UNIT_ID]):
                 return self.async_abort(reason="already_configured")
             errors, placeholders = await self._async_probe(
-                user_input, profiles[user_input[CONF_PROFILE]]
+                meter[CONF_UNIT_ID], profiles[meter[CONF_PROFILE]]
             )
-            errors = errors or signal_errors(user_input)
             if not errors:
-                meter = _meter_subentry_data(user_input)
                 return self.async_create_entry(
-                    title=str(user_input[CONF_NAME]),
+                    title=_meter_title(user_input),
                     data=meter,
                     unique_id=_meter_unique_id(meter[CONF_UNIT_ID]),
                 )
@@ -635,19 +671,21 @@ class MeterSubentryFlow(ConfigSubentryFlow):
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         if user_input is not None:
-            unit_id = int(user_input[CONF_UNIT_ID])
+            errors = _meter_form_errors(user_input, profiles)
+        if user_input is not None and not errors:
+            meter = _meter_subentry_data(user_input)
+            unit_id = meter[CONF_UNIT_ID]
             if self._unit_taken(unit_id, exclude=subentry.subentry_id):
                 return self.async_abort(reason="already_configured")
             errors, placeholders = await self._async_probe(
-                user_input, profiles[user_input[CONF_PROFILE]]
+                unit_id, profiles[meter[CONF_PROFILE]]
             )
-            errors = errors or signal_errors(user_input)
             if not errors:
                 return self.async_update_and_abort(
                     self._get_entry(),
                     subentry,
-                    title=str(user_input[CONF_NAME]),
-                    data=_meter_subentry_data(user_input),
+                    title=_meter_title(user_input),
+                    data=meter,
                     unique_id=_meter_unique_id(unit_id),
                 )
         current = {
@@ -682,31 +720,23 @@ class GatewayOptionsFlow(OptionsFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """One setting: the poll interval in seconds."""
+        errors: dict[str, str] = {}
         if user_input is not None:
-            return self.async_create_entry(
-                data={CONF_SCAN_INTERVAL: int(user_input[CONF_SCAN_INTERVAL])}
-            )
+            seconds = SCAN_INTERVAL.read(user_input.get(CONF_SCAN_INTERVAL))
+            if seconds is not None:
+                return self.async_create_entry(data={CONF_SCAN_INTERVAL: int(seconds)})
+            errors[CONF_SCAN_INTERVAL] = "invalid_scan_interval"
         schema = vol.Schema(
             {
                 vol.Required(
                     CONF_SCAN_INTERVAL, default=DEFAULT_SCAN_INTERVAL
-                ): vol.All(
-                    NumberSelector(
-                        NumberSelectorConfig(
-                            min=MIN_SCAN_INTERVAL,
-                            max=MAX_SCAN_INTERVAL,
-                            step=1,
-                            unit_of_measurement="s",
-                            mode=NumberSelectorMode.BOX,
-                        )
-                    ),
-                    vol.Coerce(int),
-                )
+                ): SCAN_INTERVAL.selector()
             }
         )
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(
-                schema, dict(self.config_entry.options)
+                schema, user_input or dict(self.config_entry.options)
             ),
+            errors=errors,
         )

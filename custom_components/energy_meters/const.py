@@ -65,5 +65,16 @@ CONF_POWER_ENTITY: Final = "power_entity"
 # 15 s only re-reads its cache.
 DEFAULT_COMPANION_SCAN_INTERVAL: Final = 15
 MIN_COMPANION_SCAN_INTERVAL: Final = 5
-# A request to a companion service that takes longer than this has failed.
+# A read from a companion service that takes longer than this has failed.
 COMPANION_REQUEST_TIMEOUT: Final = 10.0
+# Writes wait longer: the heat pump's power-on is three Modbus writes of up to
+# three tries each, 19 s measured on a slow link; a shorter timeout reports
+# failure for a write the service then completes.
+COMPANION_WRITE_TIMEOUT: Final = 45.0
+# A written value shows at once and is held until the service's status confirms
+# it, or this long at most: the heat-pump service shows a write only after its
+# next poll of the pump (up to 30 s), read by our next poll (up to 15 s later).
+COMPANION_OPTIMISTIC_HOLD_S: Final = 60.0
+# The heat-pump service's reading is stale past 30 s; that happens at every few
+# polls, so a stale reading is still shown until it is older than this.
+COMPANION_STALE_LIMIT_S: Final = 120.0

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 import logging
-from typing import Any, override
+from typing import Any, Final, override
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.const import CONF_HOST, CONF_PORT
@@ -39,7 +39,7 @@ from .const import (
     SUBENTRY_METER,
     scan_interval,
 )
-from .counter_store import CounterStore
+from .counter_store import CounterState, CounterStore
 from .meterlib.filtering import MeterQuality, QualitySettings
 from .meterlib.model import Profile, Quantity
 from .meterlib.reader import MeterReader, MeterReading
@@ -50,10 +50,14 @@ from .meterlib.transport import (
     NoResponseError,
     TransportError,
 )
-from .repairs import async_report_counter_reset
+from .repairs import async_report_counter_reset, async_report_missing_profiles
 from .serial_gateway import is_serial, serial_transport_for
+from .setup_reads import take_test_read
 
 _LOGGER = logging.getLogger(__package__)
+
+# Beside a meter's counters in the store: what its refusals taught (reader.py).
+LESSONS_KEY: Final = "learned_refusals"
 
 type EnergyMetersConfigEntry = ConfigEntry[GatewayCoordinator]
 
@@ -142,6 +146,16 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
             self.qualities[subentry.subentry_id] = MeterQuality(
                 quality_settings(subentry.data), profile.quantities
             )
+        # A meter without its profile is not read, and says so with a repair.
+        async_report_missing_profiles(hass, entry, self.missing_profiles)
+        # Its counters as saved, written back unchanged on every save: a
+        # profile that fails to load for a while must not cost a meter its
+        # counter (and a replaced meter its offset). See `_async_setup`.
+        self._kept_counters: CounterState = {}
+        # Meters are named by their titles in log lines, not by their ids.
+        self.titles = {s.subentry_id: s.title for s in meter_subentries(entry)}
+        # Every meter subentry this coordinator was built for, read or not.
+        self.meter_ids = {subentry.subentry_id for subentry in meter_subentries(entry)}
         self.statuses: dict[str, MeterStatus] = {
             subentry_id: MeterStatus() for subentry_id in self.readers
         }
@@ -152,6 +166,12 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
         # Whether the latest poll reached the gateway (None before the first):
         # a meter that does not answer says nothing about the gateway.
         self.gateway_reachable: bool | None = None
+        # How long the latest round over all meters took, and whether the
+        # "rounds take longer than the interval" warning is out.
+        self.last_round_s: float | None = None
+        # Whether the latest round found the link silent (see the round).
+        self._link_suspect = False
+        self._overrun_logged = False
 
     @override
     async def _async_setup(self) -> None:
@@ -159,9 +179,58 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
         saved = await self.counter_store.async_load()
         for subentry_id, quality in self.qualities.items():
             quality.restore_counters(saved.get(subentry_id, {}))
+            reader = self.readers[subentry_id]
+            test_read = take_test_read(
+                self.hass, self.transport.endpoint, reader.unit_id
+            )
+            if test_read is not None and subentry_id not in saved:
+                quality.seed_counters(*test_read)
+            lessons = saved.get(subentry_id, {}).get(LESSONS_KEY)
+            if isinstance(lessons, dict):
+                self.readers[subentry_id].learn(lessons)
+        self._kept_counters = {
+            subentry_id: saved[subentry_id]
+            for subentry_id in self.missing_profiles
+            if subentry_id in saved
+        }
 
     @override
     async def _async_update_data(self) -> dict[str, MeterStatus]:
+        """Read each meter in turn, then set the pace of the next round."""
+        started = self.hass.loop.time()
+        try:
+            return await self._async_poll_round()
+        finally:
+            self._pace(self.hass.loop.time() - started)
+
+    def _pace(self, duration_s: float) -> None:
+        """Start the next round one interval after this one started.
+
+        Home Assistant counts the interval from the end of a refresh, in whole
+        seconds: a round that takes longer than the interval (32 meters on a
+        9600-baud bus) would wait a whole interval more, halving the rate.
+        Counted from the start, a bus that cannot keep up is polled at its own
+        pace instead (10.3 s, not 20 s), and a log line says so once.
+        """
+        self.last_round_s = duration_s
+        interval = self.update_interval
+        if interval is None:
+            return
+        spare = interval.total_seconds() - duration_s
+        # The base class's own hook for "next refresh in n seconds".
+        self._retry_after = max(spare, 0.0)
+        overrun = spare < 0
+        if overrun and not self._overrun_logged:
+            _LOGGER.warning(
+                "%s: a round over all meters takes %.1f s, longer than the poll "
+                "interval of %.0f s; the meters are read as fast as the bus allows",
+                self.name,
+                duration_s,
+                interval.total_seconds(),
+            )
+        self._overrun_logged = overrun
+
+    async def _async_poll_round(self) -> dict[str, MeterStatus]:
         """Read each meter in turn; one silent meter does not fail the others."""
         answered = 0
         errors: list[str] = []
@@ -173,7 +242,7 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
                 f"cannot connect to {self.transport.endpoint}; "
                 "trying again at the next poll"
             )
-        for subentry_id, reader in self.readers.items():
+        for subentry_id, reader in self._in_polling_order():
             status = self.statuses[subentry_id]
             if status.polls_to_skip:
                 # Backed off: a silent meter must not cost its neighbours a
@@ -186,15 +255,37 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
                 errors.append(str(gateway_down))
                 self._record_failure(subentry_id, status, gateway_down)
                 continue
+            answered_before = status.consecutive_failures == 0
             try:
                 reading = await reader.read()
             except TransportError as err:
+                if (
+                    isinstance(err, NoResponseError)
+                    and not answered
+                    and (self._link_suspect or answered_before)
+                    and status.reading is not None
+                ):
+                    # The first meter of the round, which answered last time,
+                    # is silent: most likely the link itself (a half-open
+                    # gateway that accepts and never answers). One timeout
+                    # per poll is enough to tell: the others are not asked,
+                    # nobody is backed off, and the next poll starts on a new
+                    # connection, so the meters are back within a poll.
+                    await self.transport.close()
+                    self._link_suspect = True
+                    err = GatewayUnreachableError(
+                        f"{self.transport.endpoint} accepted the connection but "
+                        f"did not answer ({err})"
+                    )
                 errors.append(str(err))
                 self._record_failure(subentry_id, status, err)
-                if self.transport.connect_failures:
+                if self.transport.connect_failures or isinstance(
+                    err, GatewayUnreachableError
+                ):
                     gateway_down = err
                 continue
             answered += 1
+            self._link_suspect = False
             self._record_success(subentry_id, status, reading)
         if may_connect:
             self._back_off_from_gone_gateway()
@@ -210,6 +301,17 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
         self.counter_store.async_schedule_save(self._counters_state)
         return dict(self.statuses)
 
+    def _in_polling_order(self) -> list[tuple[str, MeterReader]]:
+        """Meters that answered last time first, silent ones last.
+
+        So that a silent first meter means a silent link (see the round),
+        and a dead meter never delays its healthy neighbours.
+        """
+        return sorted(
+            self.readers.items(),
+            key=lambda item: self.statuses[item[0]].consecutive_failures > 0,
+        )
+
     def _back_off_from_gone_gateway(self) -> None:
         """After a poll that could connect: skip the next one if the gateway is gone.
 
@@ -222,10 +324,20 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
             self._reconnect_skips = 1
 
     def _counters_state(self) -> dict[str, dict[str, dict[str, Any]]]:
-        """Every meter's counter state, for the store."""
+        """Every meter's counter state, for the store.
+
+        Meters whose profile is missing keep the state they had: it is what
+        they continue from once the profile loads again.
+        """
         return {
-            subentry_id: quality.counters_state()
-            for subentry_id, quality in self.qualities.items()
+            **self._kept_counters,
+            **{
+                subentry_id: {
+                    **quality.counters_state(),
+                    LESSONS_KEY: self.readers[subentry_id].lessons(),
+                }
+                for subentry_id, quality in self.qualities.items()
+            },
         }
 
     def _record_success(
@@ -233,7 +345,9 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
     ) -> None:
         """Filter and keep the reading; log once when a lost meter is back."""
         if status.consecutive_failures >= FAILED_POLLS_BEFORE_UNAVAILABLE:
-            _LOGGER.info("%s: meter %s is answering again", self.name, subentry_id)
+            _LOGGER.info(
+                "%s: meter %s is answering again", self.name, self.titles[subentry_id]
+            )
             # Its last power, voltage, … are minutes old: held against them,
             # a real change would bring the stale value back on screen.
             self.qualities[subentry_id].forget_instantaneous()
@@ -269,7 +383,7 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
             _LOGGER.warning(
                 "%s: meter %s did not answer %d polls in a row: %s",
                 self.name,
-                subentry_id,
+                self.titles[subentry_id],
                 status.consecutive_failures,
                 err,
             )

@@ -1,10 +1,12 @@
 """The heat pump's controls: power switch, flow temperature, offset, mode.
 
-Every control writes and then polls at once (see `async_control`), and its
-state always comes from that poll, never from the value written: powering on
-also switches the unit from Auto to Heat, a flow temperature is ignored in
-Auto mode, and the service's own automations may undo anything. The entities
-show what the service then reports.
+A control shows the value written at once and holds it until the service's
+status confirms it (the service shows a write only after its next poll of
+the pump), until a status read after the write says otherwise, or for a
+bounded time; then it follows the service again (see `async_control`). What
+a write implies is shown with it: powering on also writes Heat mode, and
+selecting Heat also writes a 40 °C flow temperature. The service's own
+automations may undo anything, and the entities then show what it reports.
 """
 
 from collections.abc import Awaitable, Callable
@@ -23,9 +25,13 @@ from homeassistant.components.switch.const import SwitchDeviceClass
 from homeassistant.const import UnitOfTemperature
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .companion_coordinator import HeatPumpConfigEntry, HeatPumpCoordinator
-from .companion_entity import CompanionEntity
-from .meterlib.companions import HeatPumpClient, HeatPumpStatus, ModeSetting
+from .companion_coordinator import (
+    HeatPumpConfigEntry,
+    HeatPumpCoordinator,
+    status_field,
+)
+from .companion_entity import CompanionControlEntity
+from .meterlib.companions import HeatPumpClient, HeatPumpStatus, ModeChange, ModeSetting
 from .meterlib.companions.heatpump import (
     MAX_AUTO_MODE_OFFSET,
     MAX_TARGET_TEMPERATURE,
@@ -40,7 +46,14 @@ POWER = SwitchEntityDescription(
 )
 
 
-class HeatPumpPowerSwitch(CompanionEntity[HeatPumpCoordinator], SwitchEntity):
+def _status(coordinator: HeatPumpCoordinator) -> HeatPumpStatus | None:
+    """The status a control shows, or None while there is none to show."""
+    if not coordinator.last_update_success:
+        return None
+    return coordinator.data.status
+
+
+class HeatPumpPowerSwitch(CompanionControlEntity[HeatPumpCoordinator], SwitchEntity):
     """Switch the heat pump on or off (on also selects Heat mode)."""
 
     def __init__(self, coordinator: HeatPumpCoordinator) -> None:
@@ -49,25 +62,39 @@ class HeatPumpPowerSwitch(CompanionEntity[HeatPumpCoordinator], SwitchEntity):
         self.entity_description = POWER
 
     @property
-    def is_on(self) -> bool:
-        """Return whether the service reports the unit on."""
-        return self.coordinator.data.status.is_on
+    def is_on(self) -> bool | None:
+        """Return the value written while pending, else what the service reports."""
+        status = _status(self.coordinator)
+        return self.coordinator.shown("is_on", status.is_on if status else None)
 
     async def async_turn_on(self, **kwargs: Any) -> None:
-        """Power on; the service also writes Heat mode."""
-        await self.coordinator.async_write(lambda client: client.set_power(on=True))
+        """Power on; the service also writes Heat mode, shown with it."""
+        await self.coordinator.async_write(
+            lambda client: client.set_power(on=True),
+            {
+                "is_on": (True, status_field("is_on")),
+                "mode_setting": (ModeSetting.HEAT, status_field("mode_setting")),
+            },
+        )
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Power off."""
-        await self.coordinator.async_write(lambda client: client.set_power(on=False))
+        await self.coordinator.async_write(
+            lambda client: client.set_power(on=False),
+            {"is_on": (False, status_field("is_on"))},
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
 class HeatPumpNumberDescription(NumberEntityDescription):
     """A setting read from `/status` and written through one POST."""
 
-    value_fn: Callable[[HeatPumpStatus], float]
+    value_fn: Callable[[HeatPumpStatus], float | None]
     write_fn: Callable[[HeatPumpClient, float], Awaitable[object]]
+    field: str
+    """The status field it shows, for the value held while a write is pending."""
+    written: Callable[[float], float] = float
+    """The value the service stores for one asked (the offset is whole)."""
 
 
 NUMBERS: tuple[HeatPumpNumberDescription, ...] = (
@@ -82,6 +109,7 @@ NUMBERS: tuple[HeatPumpNumberDescription, ...] = (
         mode=NumberMode.BOX,
         value_fn=lambda status: status.target_temperature,
         write_fn=lambda client, value: client.set_target_temperature(value),
+        field="target_temperature",
     ),
     HeatPumpNumberDescription(
         key="auto_mode_offset",
@@ -94,11 +122,13 @@ NUMBERS: tuple[HeatPumpNumberDescription, ...] = (
         mode=NumberMode.SLIDER,
         value_fn=lambda status: status.auto_mode_offset,
         write_fn=lambda client, value: client.set_auto_mode_offset(round(value)),
+        field="auto_mode_offset",
+        written=round,
     ),
 )
 
 
-class HeatPumpNumber(CompanionEntity[HeatPumpCoordinator], NumberEntity):
+class HeatPumpNumber(CompanionControlEntity[HeatPumpCoordinator], NumberEntity):
     """A numeric setting of the heat pump."""
 
     entity_description: HeatPumpNumberDescription
@@ -111,14 +141,30 @@ class HeatPumpNumber(CompanionEntity[HeatPumpCoordinator], NumberEntity):
         self.entity_description = description
 
     @property
-    def native_value(self) -> float:
-        """Return the value the service reports."""
-        return self.entity_description.value_fn(self.coordinator.data.status)
+    def native_value(self) -> float | None:
+        """Return the value written while pending, else what the service reports.
+
+        The flow temperature is the Heat-mode setpoint register in every
+        mode: what a write changes, even while Auto mode ignores it.
+        """
+        description = self.entity_description
+        status = _status(self.coordinator)
+        value = description.value_fn(status) if status else None
+        return self.coordinator.shown(description.field, value)
 
     async def async_set_native_value(self, value: float) -> None:
-        """Write the value, then show what the service reports."""
-        write_fn = self.entity_description.write_fn
-        await self.coordinator.async_write(lambda client: write_fn(client, value))
+        """Write the value and show it at once."""
+        description = self.entity_description
+        write_fn = description.write_fn
+        await self.coordinator.async_write(
+            lambda client: write_fn(client, value),
+            {
+                description.field: (
+                    description.written(value),
+                    status_field(description.field),
+                )
+            },
+        )
 
 
 MODE = SelectEntityDescription(
@@ -129,7 +175,7 @@ MODE = SelectEntityDescription(
 _MODE_OPTIONS = {ModeSetting.AUTO: "auto", ModeSetting.HEAT: "heat"}
 
 
-class HeatPumpModeSelect(CompanionEntity[HeatPumpCoordinator], SelectEntity):
+class HeatPumpModeSelect(CompanionControlEntity[HeatPumpCoordinator], SelectEntity):
     """Auto (heating curve) or Heat (fixed flow temperature)."""
 
     def __init__(self, coordinator: HeatPumpCoordinator) -> None:
@@ -140,13 +186,26 @@ class HeatPumpModeSelect(CompanionEntity[HeatPumpCoordinator], SelectEntity):
     @property
     def current_option(self) -> str | None:
         """Return the configured mode; unknown for Cool, which is not offered."""
-        mode = self.coordinator.data.status.mode_setting
+        status = _status(self.coordinator)
+        mode = self.coordinator.shown(
+            "mode_setting", status.mode_setting if status else None
+        )
         return _MODE_OPTIONS.get(mode) if mode is not None else None
 
     async def async_select_option(self, option: str) -> None:
-        """Write the mode (Heat also writes a default flow temperature)."""
+        """Write the mode (Heat also writes a default flow temperature, shown too)."""
         mode = ModeSetting.HEAT if option == "heat" else ModeSetting.AUTO
-        await self.coordinator.async_write(lambda client: client.set_mode(mode))
+        change = await self.coordinator.async_write(
+            lambda client: client.set_mode(mode),
+            {"mode_setting": (mode, status_field("mode_setting"))},
+        )
+        if isinstance(change, ModeChange) and change.default_temperature is not None:
+            self.coordinator.hold(
+                "target_temperature",
+                change.default_temperature,
+                status_field("target_temperature"),
+            )
+            self.coordinator.async_update_listeners()
 
 
 async def async_setup_heat_pump_switches(

@@ -2,8 +2,11 @@
 
 One description per `/status` field the user cares about (the names follow
 the Prometheus metrics the old dashboards used), each with a `value_fn`, so
-adding a field is one line. They all come from one poll and go unavailable
-together when the service fails or says its data is stale.
+adding a field is one line. They all come from `/status` and go
+unavailable together when it fails or its data is too old to show; a
+reading just past the service's 30 s limit is still shown (the "Status age"
+sensor, from `/health`, says how old it is). A reading the library could not
+take as a plausible number shows as unknown.
 """
 
 from collections.abc import Callable
@@ -24,13 +27,14 @@ from homeassistant.const import (
     EntityCategory,
     UnitOfPressure,
     UnitOfTemperature,
+    UnitOfTime,
     UnitOfVolumeFlowRate,
 )
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from .companion_coordinator import HeatPumpConfigEntry, HeatPumpCoordinator
-from .companion_entity import CompanionEntity
+from .companion_entity import CompanionEntity, HeatPumpStatusEntity
 from .heatpump_thermal import thermal_entities
 from .meterlib.companions import HeatPumpStatus, OperatingMode
 
@@ -43,7 +47,7 @@ class HeatPumpSensorDescription(SensorEntityDescription):
 
 
 def _temperature(
-    key: str, value_fn: Callable[[HeatPumpStatus], float]
+    key: str, value_fn: Callable[[HeatPumpStatus], float | None]
 ) -> HeatPumpSensorDescription:
     return HeatPumpSensorDescription(
         key=key,
@@ -62,7 +66,11 @@ SENSORS: tuple[HeatPumpSensorDescription, ...] = (
     _temperature("flow_temperature", lambda status: status.flow_temperature),
     _temperature("return_temperature", lambda status: status.return_temperature),
     _temperature("outdoor_temperature", lambda status: status.outdoor_temperature),
-    _temperature("target_temperature", lambda status: status.target_temperature),
+    # Only in Heat mode: in Auto the service reports the Heat-mode setpoint
+    # register, which the unit then ignores.
+    _temperature(
+        "target_temperature", lambda status: status.effective_target_temperature
+    ),
     HeatPumpSensorDescription(
         key="temperature_delta",
         translation_key="temperature_delta",
@@ -70,7 +78,9 @@ SENSORS: tuple[HeatPumpSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfTemperature.KELVIN,
         suggested_display_precision=1,
-        value_fn=lambda status: round(status.temperature_delta, 2),
+        value_fn=lambda status: (
+            None if (delta := status.temperature_delta) is None else round(delta, 2)
+        ),
     ),
     HeatPumpSensorDescription(
         key="flow_rate",
@@ -143,7 +153,7 @@ BINARY_SENSORS: tuple[HeatPumpBinarySensorDescription, ...] = (
 )
 
 
-class HeatPumpSensor(CompanionEntity[HeatPumpCoordinator], SensorEntity):
+class HeatPumpSensor(HeatPumpStatusEntity, SensorEntity):
     """A measurement of the heat pump."""
 
     entity_description: HeatPumpSensorDescription
@@ -158,10 +168,45 @@ class HeatPumpSensor(CompanionEntity[HeatPumpCoordinator], SensorEntity):
     @property
     def native_value(self) -> StateType:
         """Return the field from the latest status."""
-        return self.entity_description.value_fn(self.coordinator.data.status)
+        return self.entity_description.value_fn(self._status)
 
 
-class HeatPumpBinarySensor(CompanionEntity[HeatPumpCoordinator], BinarySensorEntity):
+STATUS_AGE = SensorEntityDescription(
+    key="status_age",
+    translation_key="status_age",
+    device_class=SensorDeviceClass.DURATION,
+    # No state class: an age that changes at every poll is not worth statistics.
+    native_unit_of_measurement=UnitOfTime.SECONDS,
+    suggested_display_precision=0,
+    entity_category=EntityCategory.DIAGNOSTIC,
+)
+
+
+class HeatPumpStatusAgeSensor(CompanionEntity[HeatPumpCoordinator], SensorEntity):
+    """How old the service's reading of the pump is, from `/health`.
+
+    Shows that the other entities are showing an old reading (the service
+    calls it stale past 30 s); stays available while `/status` is not.
+    """
+
+    def __init__(self, coordinator: HeatPumpCoordinator) -> None:
+        """Describe the sensor."""
+        super().__init__(coordinator, STATUS_AGE.key)
+        self.entity_description = STATUS_AGE
+
+    @property
+    def native_value(self) -> float | None:
+        """Return the age in seconds (unknown when the service did not say)."""
+        age = self.coordinator.data.status_age_seconds
+        return None if age is None else round(age, 1)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, bool]:
+        """Whether the service calls its reading stale."""
+        return {"stale": self.coordinator.data.stale}
+
+
+class HeatPumpBinarySensor(HeatPumpStatusEntity, BinarySensorEntity):
     """A state of the heat pump (on, running, in error)."""
 
     entity_description: HeatPumpBinarySensorDescription
@@ -178,7 +223,7 @@ class HeatPumpBinarySensor(CompanionEntity[HeatPumpCoordinator], BinarySensorEnt
     @property
     def is_on(self) -> bool:
         """Return the flag from the latest status."""
-        return self.entity_description.value_fn(self.coordinator.data.status)
+        return self.entity_description.value_fn(self._status)
 
 
 async def async_setup_heat_pump_sensors(
@@ -189,6 +234,7 @@ async def async_setup_heat_pump_sensors(
     entities: list[SensorEntity] = [
         HeatPumpSensor(coordinator, description) for description in SENSORS
     ]
+    entities.append(HeatPumpStatusAgeSensor(coordinator))
     entities += thermal_entities(coordinator)
     async_add_entities(entities)
 

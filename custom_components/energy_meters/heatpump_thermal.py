@@ -1,12 +1,17 @@
 """Thermal power, heat energy and COP of the heat pump.
 
 Thermal power comes from the heat pump's own readings (flow rate and the
-flow-return difference), so it is always published. Heat energy integrates
-it for the Energy dashboard; it is restored across restarts, because a
-total_increasing sensor that starts again from zero would read as a meter
-reset. The coefficient of performance needs the electrical power too: it is
-published only when the entry's options link the meter power sensor in
-front of the heat pump, and it is unavailable unless the compressor runs.
+flow-return difference); it is unknown when a reading is missing or the
+result is more than the heat pump can deliver, with the reason in an
+attribute. Heat energy integrates only such plausible power, and only from
+current readings (not from a stale one), for the Energy dashboard; it is
+restored across restarts (from its saved value, or its last state), because
+a total_increasing sensor that starts again from zero would read as a meter
+reset, and it never goes backwards. The coefficient of performance needs
+the electrical power too: it is published only when the entry's options
+link the meter power sensor in front of the heat pump, and it is unknown,
+with the reason in an attribute, unless the compressor runs, the meter sees
+more than standby power and the ratio is one a heat pump can reach.
 """
 
 import logging
@@ -32,13 +37,14 @@ from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.util.unit_conversion import PowerConverter
 
 from .companion_coordinator import HeatPumpCoordinator
-from .companion_entity import CompanionEntity
+from .companion_entity import CompanionEntity, HeatPumpStatusEntity
 from .const import CONF_POWER_ENTITY
 from .meterlib.companions import (
+    Estimate,
     HeatIntegrator,
     HeatPumpStatus,
-    coefficient_of_performance,
-    thermal_power_w,
+    cop,
+    thermal_power,
 )
 
 _LOGGER = logging.getLogger(__package__)
@@ -72,9 +78,9 @@ COP = SensorEntityDescription(
 )
 
 
-def status_thermal_power_w(status: HeatPumpStatus) -> float:
-    """Thermal power (W) from a heat-pump status."""
-    return thermal_power_w(status.flow_rate, status.temperature_delta)
+def status_thermal_power(status: HeatPumpStatus) -> Estimate:
+    """Thermal power (W) from a heat-pump status, or None and why."""
+    return thermal_power(status.flow_rate, status.temperature_delta)
 
 
 def electrical_power_w(hass: HomeAssistant, entity_id: str) -> float | None:
@@ -105,7 +111,7 @@ def thermal_entities(coordinator: HeatPumpCoordinator) -> list[SensorEntity]:
     return entities
 
 
-class ThermalPowerSensor(CompanionEntity[HeatPumpCoordinator], SensorEntity):
+class ThermalPowerSensor(HeatPumpStatusEntity, SensorEntity):
     """Heat the water carries away from the heat pump (W)."""
 
     def __init__(
@@ -116,9 +122,15 @@ class ThermalPowerSensor(CompanionEntity[HeatPumpCoordinator], SensorEntity):
         self.entity_description = description
 
     @property
-    def native_value(self) -> float:
+    def native_value(self) -> float | None:
         """Return flow rate x heat capacity x (flow - return), rounded to 0.1 W."""
-        return round(status_thermal_power_w(self.coordinator.data.status), 1)
+        watts = status_thermal_power(self._status).value
+        return None if watts is None else round(watts, 1)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """Why the value is unknown, if it is ("ok" otherwise)."""
+        return {"reason": status_thermal_power(self._status).reason.value}
 
 
 class HeatEnergySensor(CompanionEntity[HeatPumpCoordinator], RestoreSensor):
@@ -140,17 +152,39 @@ class HeatEnergySensor(CompanionEntity[HeatPumpCoordinator], RestoreSensor):
         """Continue from the last published total, then start integrating."""
         await super().async_added_to_hass()
         last = await self.async_get_last_sensor_data()
-        if last is not None and isinstance(last.native_value, int | float):
-            self._integrator.total_kwh = float(last.native_value)
+        restored = last is not None and self._integrator.restore(last.native_value)
+        if not restored:
+            # No usable saved value (a NaN saved by an older version, say):
+            # the last state shown still knows where the total stood.
+            state = await self.async_get_last_state()
+            try:
+                value = float(state.state) if state is not None else None
+            except ValueError:
+                value = None
+            restored = self._integrator.restore(value)
+        if not restored and last is not None:
+            _LOGGER.warning(
+                "%s: the saved heat energy (%s) is not a number; starting from 0",
+                self.entity_id,
+                last.native_value,
+            )
         self._sample()
 
     def _sample(self) -> None:
-        """Close the interval since the previous poll (or mark a gap)."""
-        if not self.coordinator.last_update_success:
+        """Close the interval since the previous poll (or mark a gap).
+
+        A failed poll, a missing or stale status and an implausible thermal
+        power are all gaps: nothing is integrated across them.
+        """
+        data = self.coordinator.data
+        if (
+            not self.coordinator.last_update_success
+            or data.status is None
+            or data.stale
+        ):
             self._integrator.interrupt()
             return
-        data = self.coordinator.data
-        self._integrator.add(status_thermal_power_w(data.status), data.fetched_at)
+        self._integrator.add(status_thermal_power(data.status).value, data.fetched_at)
 
     @callback
     def _handle_coordinator_update(self) -> None:
@@ -169,7 +203,7 @@ class HeatEnergySensor(CompanionEntity[HeatPumpCoordinator], RestoreSensor):
         return round(self._integrator.total_kwh, 4)
 
 
-class CopSensor(CompanionEntity[HeatPumpCoordinator], SensorEntity):
+class CopSensor(HeatPumpStatusEntity, SensorEntity):
     """Coefficient of performance: thermal over electrical power, compressor on."""
 
     def __init__(
@@ -196,26 +230,21 @@ class CopSensor(CompanionEntity[HeatPumpCoordinator], SensorEntity):
     def _handle_power_change(self, _event: Event[EventStateChangedData]) -> None:
         self.async_write_ha_state()
 
-    def _cop(self) -> float | None:
-        status = self.coordinator.data.status
-        return coefficient_of_performance(
-            status_thermal_power_w(status),
+    def _cop(self) -> Estimate:
+        status = self._status
+        return cop(
+            status_thermal_power(status).value,
             electrical_power_w(self.hass, self.power_entity),
             status.compressor_running,
         )
 
     @property
-    def available(self) -> bool:
-        """Available only while the compressor runs and both powers are known."""
-        return super().available and self._cop() is not None
-
-    @property
     def native_value(self) -> float | None:
-        """Return thermal / electrical power."""
-        cop = self._cop()
-        return None if cop is None else round(cop, 2)
+        """Return thermal / electrical power; unknown when it means nothing."""
+        value = self._cop().value
+        return None if value is None else round(value, 2)
 
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
-        """Name the meter sensor the COP is computed from."""
-        return {"power_entity": self.power_entity}
+        """Name the meter sensor the COP is computed from, and why it is unknown."""
+        return {"power_entity": self.power_entity, "reason": self._cop().reason.value}

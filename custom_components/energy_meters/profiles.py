@@ -8,7 +8,11 @@ A broken user file never stops the integration: it is skipped, and a repair
 issue names the file, the key and what is wrong with it, because a log line
 is where nobody looks when a meter is missing from the dropdown. Every load
 (setting up a gateway, opening a meter form) brings the issues up to date, so
-an issue disappears as soon as its file loads again, or is deleted.
+an issue disappears as soon as its file loads again, or is deleted. A file
+refused before its content is read (too large, not UTF-8, duplicate keys,
+YAML aliases that expand too far, too many registers) gets a message of its
+own, in the user's language; any other mistake is told in the words of the
+validator.
 """
 
 import logging
@@ -22,6 +26,7 @@ from .meterlib.profiles import (
     BUILTIN_PROFILE_DIR,
     ProfileError,
     ProfileSet,
+    Refusal,
     load_profile_dirs,
 )
 
@@ -29,6 +34,15 @@ _LOGGER = logging.getLogger(__package__)
 
 USER_PROFILE_SUBDIR = ("energy_meters", "profiles")
 BROKEN_PROFILE_ISSUE_PREFIX = "broken_profile_"
+# The issue text for each kind of refusal (translations: issues.<key>).
+BROKEN_PROFILE_TRANSLATION_KEYS: dict[Refusal, str] = {
+    Refusal.INVALID: "broken_profile",
+    Refusal.TOO_LARGE: "broken_profile_too_large",
+    Refusal.NOT_UTF8: "broken_profile_not_utf8",
+    Refusal.DUPLICATE_KEY: "broken_profile_duplicate_key",
+    Refusal.TOO_MANY_VALUES: "broken_profile_too_many_values",
+    Refusal.TOO_MANY_REGISTERS: "broken_profile_too_many_registers",
+}
 
 
 def user_profile_dir(hass: HomeAssistant) -> Path:
@@ -42,7 +56,12 @@ def broken_profile_issue_id(file_name: str) -> str:
 
 
 async def async_load_profiles(hass: HomeAssistant) -> ProfileSet:
-    """Built-in profiles first, then the user's; broken files are reported, not fatal."""
+    """Built-in profiles first, then the user's; broken files are reported, not fatal.
+
+    The files are read in a worker thread, bounded in size and in what their
+    YAML expands to, so a hostile file costs the event loop nothing and is
+    reported within a second.
+    """
     loaded = await hass.async_add_executor_job(
         load_profile_dirs, [BUILTIN_PROFILE_DIR, user_profile_dir(hass)]
     )
@@ -78,8 +97,9 @@ def async_report_broken_profiles(
             issue_id,
             is_fixable=False,
             severity=ir.IssueSeverity.WARNING,
-            translation_key="broken_profile",
+            translation_key=BROKEN_PROFILE_TRANSLATION_KEYS[error.refusal],
             translation_placeholders={
+                **error.details,
                 "file": "/".join((*USER_PROFILE_SUBDIR, error.source)),
                 "key": error.key,
                 "reason": error.reason,

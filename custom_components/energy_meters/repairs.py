@@ -4,7 +4,14 @@ A counter that restarted from a new level is accepted automatically (so the
 Energy dashboard keeps counting), but the user is told what happened, with the
 numbers, and confirms it: a replaced meter is expected, a reset nobody did is
 worth a look at the meter.
+
+A meter whose profile does not load (its file deleted, or broken) is not read
+and its entities are unavailable; it says so with a repair of its own, since
+the user may not connect a broken file to a meter that stopped. Its counters
+are kept meanwhile (see the coordinator), so nothing is lost but readings.
 """
+
+from collections.abc import Mapping
 
 from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow
 from homeassistant.config_entries import ConfigEntry
@@ -14,6 +21,50 @@ from homeassistant.helpers import issue_registry as ir
 from .const import DOMAIN
 from .meterlib.model import Quantity
 from .meterlib.quality import CounterEvent
+
+MISSING_PROFILE_ISSUE_PREFIX = "missing_profile_"
+
+
+def missing_profile_issue_id(entry_id: str, subentry_id: str) -> str:
+    """One issue per meter, named by its gateway so a gateway can clear its own."""
+    return f"{MISSING_PROFILE_ISSUE_PREFIX}{entry_id}_{subentry_id}"
+
+
+@callback
+def async_report_missing_profiles(
+    hass: HomeAssistant, entry: ConfigEntry, missing: Mapping[str, str]
+) -> None:
+    """Raise an issue for each meter of the gateway without its profile; drop the rest.
+
+    `missing` maps meter subentry ids to the profile ids they ask for. The
+    gateway's other issues of this kind are of meters whose profile is back,
+    or that were removed: they go. Not persistent: the gateway raises them
+    again each time it is set up, from what is true then.
+    """
+    prefix = f"{MISSING_PROFILE_ISSUE_PREFIX}{entry.entry_id}_"
+    current = {
+        missing_profile_issue_id(entry.entry_id, subentry_id): subentry_id
+        for subentry_id in missing
+    }
+    registry = ir.async_get(hass)
+    for domain, issue_id in list(registry.issues):
+        if domain == DOMAIN and issue_id.startswith(prefix) and issue_id not in current:
+            ir.async_delete_issue(hass, DOMAIN, issue_id)
+    for issue_id, subentry_id in current.items():
+        subentry = entry.subentries.get(subentry_id)
+        ir.async_create_issue(
+            hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key="missing_profile",
+            translation_placeholders={
+                "meter": subentry.title if subentry else subentry_id,
+                "profile": missing[subentry_id],
+                "gateway": entry.title,
+            },
+        )
 
 
 def counter_reset_issue_id(subentry_id: str, quantity: Quantity) -> str:

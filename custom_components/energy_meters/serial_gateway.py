@@ -14,9 +14,6 @@ from typing import Any, Final
 from homeassistant.const import CONF_DEVICE
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.selector import (
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
     SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
@@ -26,6 +23,7 @@ import probatio as vol
 from serial.tools import list_ports
 
 from .const import CONF_FRAMING, CONF_TIMEOUT, DEFAULT_TIMEOUT
+from .form_fields import TIMEOUT, has_control_characters
 from .meterlib.transport import Framing, Parity, SerialSettings, SerialTransport
 
 CONF_BAUDRATE: Final = "baudrate"
@@ -90,8 +88,23 @@ def serial_transport_for(data: Mapping[str, Any]) -> SerialTransport:
     return SerialTransport(serial_settings(data), timeout=float(data[CONF_TIMEOUT]))
 
 
+def serial_errors(user_input: Mapping[str, Any]) -> dict[str, str]:
+    """What is wrong with the serial form itself, before the port is opened.
+
+    A path with a NUL in it makes the operating system's open() raise
+    ValueError, not the OSError the transport reports as "cannot open".
+    """
+    errors: dict[str, str] = {}
+    device = str(user_input[CONF_DEVICE]).strip()
+    if not device or has_control_characters(device):
+        errors[CONF_DEVICE] = "invalid_device"
+    if TIMEOUT.read(user_input.get(CONF_TIMEOUT)) is None:
+        errors[CONF_TIMEOUT] = "invalid_timeout"
+    return errors
+
+
 def serial_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
-    """Normalise the serial form into entry data."""
+    """Normalise the serial form (checked by `serial_errors`) into entry data."""
     return {
         CONF_FRAMING: Framing.SERIAL.value,
         CONF_DEVICE: str(user_input[CONF_DEVICE]).strip(),
@@ -99,7 +112,7 @@ def serial_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
         CONF_PARITY: parity_option(user_input[CONF_PARITY]),
         CONF_STOPBITS: int(user_input[CONF_STOPBITS]),
         CONF_BYTESIZE: BYTESIZE,
-        CONF_TIMEOUT: float(user_input[CONF_TIMEOUT]),
+        CONF_TIMEOUT: TIMEOUT.value(user_input[CONF_TIMEOUT]),
     }
 
 
@@ -155,24 +168,17 @@ async def async_serial_schema(hass: HomeAssistant) -> vol.Schema:
                 ),
                 vol.Coerce(int),
             ),
-            vol.Required(CONF_TIMEOUT, default=DEFAULT_TIMEOUT): vol.All(
-                NumberSelector(
-                    NumberSelectorConfig(
-                        min=0.5,
-                        max=30,
-                        step=0.5,
-                        unit_of_measurement="s",
-                        mode=NumberSelectorMode.BOX,
-                    )
-                ),
-                vol.Coerce(float),
-            ),
+            vol.Required(CONF_TIMEOUT, default=DEFAULT_TIMEOUT): TIMEOUT.selector(),
         }
     )
 
 
 def suggested_values(data: Mapping[str, Any]) -> dict[str, Any]:
-    """A serial entry's data as the form shows it (select values are strings)."""
+    """A serial entry's data, or the form as sent, as the form shows it.
+
+    Select values are strings; the timeout is shown as it was typed, even
+    when it was refused.
+    """
     return {
         CONF_DEVICE: data[CONF_DEVICE],
         CONF_BAUDRATE: str(data[CONF_BAUDRATE]),

@@ -32,13 +32,9 @@ from enum import StrEnum
 from typing import Any, Final
 
 from homeassistant.data_entry_flow import section
-from homeassistant.helpers.selector import (
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
-)
 import probatio as vol
 
+from .form_fields import Bounds
 from .meterlib.model import Quantity
 
 SECTION_SIGNALS: Final = "signals"
@@ -159,15 +155,15 @@ def has_power(quantities: frozenset[Quantity]) -> bool:
 # --- the meter form's section -------------------------------------------------
 
 
-def _number(
-    minimum: float, maximum: float, step: float, unit: str | None = None
-) -> vol.All[Any]:
-    config = NumberSelectorConfig(
-        min=minimum, max=maximum, step=step, mode=NumberSelectorMode.BOX
-    )
-    if unit is not None:
-        config["unit_of_measurement"] = unit
-    return vol.All(NumberSelector(config), vol.Coerce(float))
+# What each threshold may be: the boxes' ranges, and what the step accepts.
+_BOUNDS: Final[Mapping[str, Bounds]] = {
+    CONF_LOAD_IDLE_W: Bounds(0, 100000, step=1, unit="W"),
+    CONF_LOAD_MEDIUM_KW: Bounds(0.01, 10000, step=0.01, unit="kW"),
+    CONF_LOAD_HIGH_KW: Bounds(0.01, 10000, step=0.01, unit="kW"),
+    CONF_FREQUENCY_MIN: Bounds(40, 70, step=0.01, unit="Hz"),
+    CONF_FREQUENCY_MAX: Bounds(40, 70, step=0.01, unit="Hz"),
+    CONF_POWER_FACTOR_MIN: Bounds(0, 1, step=0.01),
+}
 
 
 def signals_section() -> section:
@@ -175,34 +171,27 @@ def signals_section() -> section:
     return section(
         vol.Schema(
             {
-                vol.Required(CONF_LOAD_IDLE_W, default=DEFAULT_LOAD_IDLE_W): _number(
-                    0, 100000, 1, "W"
-                ),
-                vol.Required(
-                    CONF_LOAD_MEDIUM_KW, default=DEFAULT_LOAD_MEDIUM_KW
-                ): _number(0.01, 10000, 0.01, "kW"),
-                vol.Required(CONF_LOAD_HIGH_KW, default=DEFAULT_LOAD_HIGH_KW): _number(
-                    0.01, 10000, 0.01, "kW"
-                ),
-                vol.Required(
-                    CONF_FREQUENCY_MIN, default=DEFAULT_FREQUENCY_MIN
-                ): _number(40, 70, 0.01, "Hz"),
-                vol.Required(
-                    CONF_FREQUENCY_MAX, default=DEFAULT_FREQUENCY_MAX
-                ): _number(40, 70, 0.01, "Hz"),
-                vol.Required(
-                    CONF_POWER_FACTOR_MIN, default=DEFAULT_POWER_FACTOR_MIN
-                ): _number(0, 1, 0.01),
+                vol.Required(key, default=_DEFAULTS[key]): bounds.selector()
+                for key, bounds in _BOUNDS.items()
             }
         ),
         {"collapsed": True},
     )
 
 
+def _given(user_input: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The section as the form sent it (nothing when it was left out)."""
+    given = user_input.get(SECTION_SIGNALS)
+    return given if isinstance(given, Mapping) else {}
+
+
 def _section_values(user_input: Mapping[str, Any]) -> dict[str, float]:
-    """The section's values from a form, with defaults for what is missing."""
-    given = user_input.get(SECTION_SIGNALS) or {}
-    return {key: float(given.get(key, default)) for key, default in _DEFAULTS.items()}
+    """The section's values from a form (checked), with defaults for what is missing."""
+    given = _given(user_input)
+    return {
+        key: _BOUNDS[key].value(given.get(key, default))
+        for key, default in _DEFAULTS.items()
+    }
 
 
 def signal_data(user_input: Mapping[str, Any]) -> dict[str, float]:
@@ -220,7 +209,15 @@ def signal_errors(user_input: Mapping[str, Any]) -> dict[str, str]:
 
     Checked before saving: with "high" below "medium" a load could never be
     medium, and an inverted frequency band would report a problem forever.
+    First of all each must be a number in its range: "nan" would be in no
+    band at all.
     """
+    given = _given(user_input)
+    if any(
+        bounds.read(given.get(key, _DEFAULTS[key])) is None
+        for key, bounds in _BOUNDS.items()
+    ):
+        return {SECTION_SIGNALS: "invalid_threshold"}
     values = _section_values(user_input)
     idle_kw = values[CONF_LOAD_IDLE_W] / 1000
     if not idle_kw < values[CONF_LOAD_MEDIUM_KW] < values[CONF_LOAD_HIGH_KW]:

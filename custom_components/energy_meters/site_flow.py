@@ -11,7 +11,8 @@ reconfigure step edits the same value, because Home Assistant offers
 to reconfigure.
 """
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Final
 
 from homeassistant.config_entries import (
     ConfigEntry,
@@ -19,40 +20,30 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
     OptionsFlowWithReload,
 )
-from homeassistant.helpers.selector import (
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
-)
 import probatio as vol
 
 from .const import CONF_KIND, KIND_SITE
+from .form_fields import Bounds
 from .site import CONF_CAPACITY_KW, is_site
 
 SITE_TITLE = "Site"
 
 # A household connection is 3 x 25 A to 3 x 63 A (17 to 43 kW); the upper
 # limit leaves room for small businesses and farms.
-CAPACITY_SCHEMA = vol.Schema(
-    {
-        vol.Required(CONF_CAPACITY_KW): vol.All(
-            NumberSelector(
-                NumberSelectorConfig(
-                    min=0.1,
-                    max=10000,
-                    step=0.1,
-                    unit_of_measurement="kW",
-                    mode=NumberSelectorMode.BOX,
-                )
-            ),
-            vol.Coerce(float),
-        )
-    }
-)
+CAPACITY: Final = Bounds(0.1, 10000, step=0.1, unit="kW")
+CAPACITY_SCHEMA = vol.Schema({vol.Required(CONF_CAPACITY_KW): CAPACITY.selector()})
 
 
-def _capacity(user_input: dict[str, Any]) -> dict[str, float]:
-    return {CONF_CAPACITY_KW: float(user_input[CONF_CAPACITY_KW])}
+def _capacity_errors(user_input: Mapping[str, Any]) -> dict[str, str]:
+    """A capacity that is no number in range ("nan" would make every total unknown)."""
+    errors: dict[str, str] = {}
+    if CAPACITY.read(user_input.get(CONF_CAPACITY_KW)) is None:
+        errors[CONF_CAPACITY_KW] = "invalid_capacity"
+    return errors
+
+
+def _capacity(user_input: Mapping[str, Any]) -> dict[str, float]:
+    return {CONF_CAPACITY_KW: CAPACITY.value(user_input[CONF_CAPACITY_KW])}
 
 
 class SiteConfigFlow(ConfigFlow):
@@ -64,7 +55,10 @@ class SiteConfigFlow(ConfigFlow):
         """Add the site, with its grid connection capacity (no default: it is the user's)."""
         if any(is_site(entry) for entry in self._async_current_entries()):
             return self.async_abort(reason="site_already_configured")
+        errors: dict[str, str] = {}
         if user_input is not None:
+            errors = _capacity_errors(user_input)
+        if user_input is not None and not errors:
             await self.async_set_unique_id(KIND_SITE)
             self._abort_if_unique_id_configured(error="site_already_configured")
             return self.async_create_entry(
@@ -72,22 +66,32 @@ class SiteConfigFlow(ConfigFlow):
                 data={CONF_KIND: KIND_SITE},
                 options=_capacity(user_input),
             )
-        return self.async_show_form(step_id="site", data_schema=CAPACITY_SCHEMA)
+        return self.async_show_form(
+            step_id="site",
+            data_schema=self.add_suggested_values_to_schema(
+                CAPACITY_SCHEMA, user_input
+            ),
+            errors=errors,
+        )
 
     async def async_step_reconfigure_site(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Change the site's capacity from the entry's "Reconfigure"."""
         entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
         if user_input is not None:
+            errors = _capacity_errors(user_input)
+        if user_input is not None and not errors:
             return self.async_update_reload_and_abort(
                 entry, options=_capacity(user_input), reason="site_reconfigured"
             )
         return self.async_show_form(
             step_id="reconfigure_site",
             data_schema=self.add_suggested_values_to_schema(
-                CAPACITY_SCHEMA, dict(entry.options)
+                CAPACITY_SCHEMA, user_input or dict(entry.options)
             ),
+            errors=errors,
         )
 
 
@@ -104,13 +108,17 @@ class SiteOptionsFlow(OptionsFlowWithReload):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """The capacity in kW; the site reloads with it."""
+        errors: dict[str, str] = {}
         if user_input is not None:
+            errors = _capacity_errors(user_input)
+        if user_input is not None and not errors:
             return self.async_create_entry(data=_capacity(user_input))
         return self.async_show_form(
             step_id="site_capacity",
             data_schema=self.add_suggested_values_to_schema(
-                CAPACITY_SCHEMA, dict(self.config_entry.options)
+                CAPACITY_SCHEMA, user_input or dict(self.config_entry.options)
             ),
+            errors=errors,
         )
 
 

@@ -11,6 +11,7 @@ minutes); the step checks that MQTT is set up and that the topics are valid.
 """
 
 from collections.abc import Mapping
+import re
 from typing import Any, Final
 
 from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
@@ -26,9 +27,6 @@ from homeassistant.helpers.selector import (
     BooleanSelector,
     EntitySelector,
     EntitySelectorConfig,
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -48,6 +46,7 @@ from .const import (
     MAX_SCAN_INTERVAL,
     SECTION_DATA_QUALITY,
 )
+from .form_fields import Bounds, clean_name, could_resolve, has_control_characters
 from .guard import CONF_GUARDED, CONF_SOURCE, guarded_field
 from .http_source import (
     CONF_HEADERS,
@@ -72,12 +71,17 @@ from .mqtt_source import (
     topics,
     valid_topic,
 )
-from .quality_section import data_quality_section, quality_data
+from .quality_section import data_quality_section, quality_data, quality_errors
 from .roles import CONF_ROLE, DEFAULT_ROLE, meter_role, role_selector
 from .standalone import CONF_ENERGY_UNIT, CONF_POWER_UNIT, PATH_KEYS
 
 SECTION_JSON_PATHS: Final = "json_paths"
 _PLACEHOLDERS: Final = {"error": "", "response": ""}
+HTTP_SCAN_INTERVAL: Final = Bounds(
+    MIN_HTTP_SCAN_INTERVAL, MAX_SCAN_INTERVAL, unit="s", whole=True
+)
+# RFC 9110's token: what a header name may be made of.
+_HEADER_NAME: Final = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 
 def _text(kind: TextSelectorType = TextSelectorType.TEXT) -> TextSelector:
@@ -138,18 +142,9 @@ HTTP_SCHEMA: Final = vol.Schema(
         vol.Optional(CONF_HEADERS): TextSelector(TextSelectorConfig(multiline=True)),
         vol.Optional(CONF_ACCESS_TOKEN): _text(TextSelectorType.PASSWORD),
         vol.Required(CONF_VERIFY_SSL, default=True): BooleanSelector(),
-        vol.Required(CONF_SCAN_INTERVAL, default=DEFAULT_HTTP_SCAN_INTERVAL): vol.All(
-            NumberSelector(
-                NumberSelectorConfig(
-                    min=MIN_HTTP_SCAN_INTERVAL,
-                    max=MAX_SCAN_INTERVAL,
-                    step=1,
-                    unit_of_measurement="s",
-                    mode=NumberSelectorMode.BOX,
-                )
-            ),
-            vol.Coerce(int),
-        ),
+        vol.Required(
+            CONF_SCAN_INTERVAL, default=DEFAULT_HTTP_SCAN_INTERVAL
+        ): HTTP_SCAN_INTERVAL.selector(),
         **_units(),
         vol.Optional(SECTION_JSON_PATHS): _json_paths_section(),
         vol.Optional(SECTION_DATA_QUALITY): data_quality_section(),
@@ -182,6 +177,26 @@ def _clean(user_input: Mapping[str, Any], keys: Mapping[Field, str]) -> dict[str
     }
 
 
+def _settings_errors(
+    user_input: Mapping[str, Any], *, name_required: bool = True
+) -> dict[str, str]:
+    """The name and the data-quality section, which every meter's form has.
+
+    A guarded sensor's name may be left empty (it is then named after its
+    source); every other meter needs one.
+    """
+    errors: dict[str, str] = {}
+    given = user_input.get(CONF_NAME)
+    if (name_required or str(given or "").strip()) and clean_name(given) is None:
+        errors[CONF_NAME] = "invalid_name"
+    return {**errors, **quality_errors(user_input)}
+
+
+def _title(user_input: Mapping[str, Any]) -> str:
+    """The name as saved (checked by `_settings_errors`)."""
+    return clean_name(user_input.get(CONF_NAME)) or ""
+
+
 def _mqtt_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
     data: dict[str, Any] = {
         CONF_KIND: KIND_MQTT_METER,
@@ -203,14 +218,20 @@ def _mqtt_errors(data: Mapping[str, Any]) -> dict[str, str]:
     if not configured:
         return {"base": "no_topic"}
     for key in [*(TOPIC_KEYS[f] for f in configured), CONF_AVAILABILITY_TOPIC]:
-        if key in data and not valid_topic(str(data[key])):
+        if key in data and (
+            has_control_characters(str(data[key])) or not valid_topic(str(data[key]))
+        ):
             return {key: "invalid_topic"}
     return _path_errors(data)
 
 
 def _path_errors(data: Mapping[str, Any]) -> dict[str, str]:
     """A JSON path that is not made of keys and [index] steps."""
-    if any(not valid_path(str(data[key])) for key in PATH_KEYS.values() if key in data):
+    if any(
+        has_control_characters(str(data[key])) or not valid_path(str(data[key]))
+        for key in PATH_KEYS.values()
+        if key in data
+    ):
         return {SECTION_JSON_PATHS: "invalid_path"}
     return {}
 
@@ -223,7 +244,9 @@ def _http_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
         CONF_METHOD: str(user_input[CONF_METHOD]),
         CONF_HEADERS: str(user_input.get(CONF_HEADERS) or ""),
         CONF_VERIFY_SSL: bool(user_input[CONF_VERIFY_SSL]),
-        CONF_SCAN_INTERVAL: int(user_input[CONF_SCAN_INTERVAL]),
+        CONF_SCAN_INTERVAL: HTTP_SCAN_INTERVAL.whole_value(
+            user_input[CONF_SCAN_INTERVAL]
+        ),
         CONF_POWER_UNIT: str(user_input[CONF_POWER_UNIT]),
         CONF_ENERGY_UNIT: str(user_input[CONF_ENERGY_UNIT]),
         **_clean(user_input.get(SECTION_JSON_PATHS) or {}, PATH_KEYS),
@@ -234,16 +257,71 @@ def _http_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _http_form_errors(data: Mapping[str, Any]) -> dict[str, str]:
-    """What is wrong with the form itself, before anything is sent."""
-    url = URL(str(data[CONF_URL]))
-    if url.scheme not in ("http", "https") or not url.host:
-        return {CONF_URL: "invalid_url"}
+def _http_url(text: str) -> URL | None:
+    """The URL when it is one a request can be sent to; None for any other.
+
+    yarl raises ValueError for some texts (an unclosed "[", a port out of
+    range, a host name the IDNA codec refuses), and a host no resolver
+    could take would fail in the middle of the request.
+    """
     try:
-        parse_headers(str(data[CONF_HEADERS]))
+        url = URL(text)
+        _ = url.port
+    except ValueError:
+        return None
+    if (
+        has_control_characters(text)
+        or url.scheme not in ("http", "https")
+        or not url.host
+        or not could_resolve(url.host.lower())
+    ):
+        return None
+    return url
+
+
+def _http_form_errors(data: Mapping[str, Any]) -> dict[str, str]:
+    """What is wrong with the form itself, before anything is sent.
+
+    Credentials in the URL and a bearer token (or an Authorization header)
+    are two answers to one question: aiohttp refuses to send such a request
+    with a ValueError, so the form asks the user to keep one. A CR or LF in
+    a token would end the header early; aiohttp refuses that too.
+    """
+    url = _http_url(str(data[CONF_URL]))
+    if url is None:
+        return {CONF_URL: "invalid_url"}
+    return _credential_errors(data, url) or _path_errors(data)
+
+
+def _credential_errors(data: Mapping[str, Any], url: URL) -> dict[str, str]:
+    """Headers, token and the URL's user and password (see `_http_form_errors`)."""
+    try:
+        headers = parse_headers(str(data[CONF_HEADERS]))
     except ValueError:
         return {CONF_HEADERS: "invalid_headers"}
-    return _path_errors(data)
+    if any(
+        not _HEADER_NAME.match(name) or has_control_characters(value)
+        for name, value in headers.items()
+    ):
+        return {CONF_HEADERS: "invalid_headers"}
+    token = str(data.get(CONF_ACCESS_TOKEN) or "")
+    if has_control_characters(token):
+        return {CONF_ACCESS_TOKEN: "invalid_token"}
+    errors: dict[str, str] = {}
+    if url.user is not None or url.password is not None:
+        if token:
+            errors[CONF_ACCESS_TOKEN] = "credentials_twice"
+        elif any(name.lower() == "authorization" for name in headers):
+            errors[CONF_HEADERS] = "credentials_twice"
+    return errors
+
+
+def _http_settings_errors(user_input: Mapping[str, Any]) -> dict[str, str]:
+    """The name, the data-quality section and the poll interval of the HTTP form."""
+    errors: dict[str, str] = {}
+    if HTTP_SCAN_INTERVAL.read(user_input.get(CONF_SCAN_INTERVAL)) is None:
+        errors[CONF_SCAN_INTERVAL] = "invalid_scan_interval"
+    return {**errors, **_settings_errors(user_input)}
 
 
 def _http_read_error(err: Exception) -> tuple[str, dict[str, str]]:
@@ -281,14 +359,14 @@ class StandaloneConfigFlow(ConfigFlow):
             return self.async_abort(reason="mqtt_not_configured")
         errors: dict[str, str] = {}
         if user_input is not None:
+            errors = _settings_errors(user_input)
+        if user_input is not None and not errors:
             data = _mqtt_data(user_input)
             errors = _mqtt_errors(data)
             if not errors:
                 await self.async_set_unique_id(_mqtt_unique_id(data))
                 self._abort_if_unique_id_configured(error="meter_already_configured")
-                return self.async_create_entry(
-                    title=str(user_input[CONF_NAME]), data=data
-                )
+                return self.async_create_entry(title=_title(user_input), data=data)
         return self.async_show_form(
             step_id="mqtt_meter",
             data_schema=self.add_suggested_values_to_schema(MQTT_SCHEMA, user_input),
@@ -302,14 +380,17 @@ class StandaloneConfigFlow(ConfigFlow):
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         if user_input is not None:
+            errors = _http_settings_errors(user_input)
+        if user_input is not None and not errors:
             data = _http_data(user_input)
-            await self.async_set_unique_id(_http_unique_id(data))
-            self._abort_if_unique_id_configured(error="meter_already_configured")
-            errors, placeholders = await self._async_check_http(data)
+            # Only a form that can be sent claims the meter's unique id.
+            errors = _http_form_errors(data)
             if not errors:
-                return self.async_create_entry(
-                    title=str(user_input[CONF_NAME]), data=data
-                )
+                await self.async_set_unique_id(_http_unique_id(data))
+                self._abort_if_unique_id_configured(error="meter_already_configured")
+                errors, placeholders = await self._async_check_http(data)
+            if not errors:
+                return self.async_create_entry(title=_title(user_input), data=data)
         return self.async_show_form(
             step_id="http_meter",
             data_schema=self.add_suggested_values_to_schema(HTTP_SCHEMA, user_input),
@@ -323,6 +404,8 @@ class StandaloneConfigFlow(ConfigFlow):
         """The sensor to guard: any power or energy sensor in Home Assistant."""
         errors: dict[str, str] = {}
         if user_input is not None:
+            errors = _settings_errors(user_input, name_required=False)
+        if user_input is not None and not errors:
             source = str(user_input[CONF_SOURCE])
             state = self.hass.states.get(source)
             which = guarded_field(state)
@@ -331,7 +414,7 @@ class StandaloneConfigFlow(ConfigFlow):
             else:
                 await self.async_set_unique_id(f"guard:{source}")
                 self._abort_if_unique_id_configured(error="meter_already_configured")
-                name = str(user_input.get(CONF_NAME) or "").strip() or _guard_name(
+                name = _title(user_input) or _guard_name(
                     source, state.attributes.get(ATTR_FRIENDLY_NAME) if state else None
                 )
                 return self.async_create_entry(
@@ -367,6 +450,8 @@ class StandaloneConfigFlow(ConfigFlow):
         """Change an MQTT meter's topics or units; its history and counters stay."""
         errors: dict[str, str] = {}
         if user_input is not None:
+            errors = _settings_errors(user_input)
+        if user_input is not None and not errors:
             data = _mqtt_data(user_input)
             errors = _mqtt_errors(data)
             if not errors:
@@ -384,6 +469,8 @@ class StandaloneConfigFlow(ConfigFlow):
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         if user_input is not None:
+            errors = _http_settings_errors(user_input)
+        if user_input is not None and not errors:
             data = _http_data(user_input)
             errors, placeholders = await self._async_check_http(data)
             if not errors:
@@ -405,7 +492,7 @@ class StandaloneConfigFlow(ConfigFlow):
         return self.async_update_reload_and_abort(
             entry,
             unique_id=unique_id,
-            title=str(user_input[CONF_NAME]),
+            title=_title(user_input),
             data=data,
             reason="standalone_reconfigured",
         )
@@ -433,10 +520,13 @@ class StandaloneConfigFlow(ConfigFlow):
     ) -> ConfigFlowResult:
         """Change a guarded sensor's name, role and limits (the source stays)."""
         entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
         if user_input is not None:
+            errors = _settings_errors(user_input, name_required=False)
+        if user_input is not None and not errors:
             return self.async_update_reload_and_abort(
                 entry,
-                title=str(user_input.get(CONF_NAME) or entry.title),
+                title=_title(user_input) or entry.title,
                 data={
                     **entry.data,
                     CONF_ROLE: meter_role(user_input).value,
@@ -448,8 +538,9 @@ class StandaloneConfigFlow(ConfigFlow):
             step_id="reconfigure_guard",
             data_schema=self.add_suggested_values_to_schema(
                 GUARD_RECONFIGURE_SCHEMA,
-                {CONF_NAME: entry.title, **_suggested(entry.data)},
+                user_input or {CONF_NAME: entry.title, **_suggested(entry.data)},
             ),
+            errors=errors,
         )
 
     async def _async_check_http(

@@ -1,15 +1,24 @@
-"""The thermostat service: a climate entity, two numbers, a device per BLU sensor.
+"""The thermostat service: a climate entity, its settings, a device per BLU sensor.
 
 Every change is a read-modify-write of the whole thermostat config (the
 service replaces the config on each POST, resetting whatever is left out),
-done by the library's `update_config`; the entities then show the config as
-the service reports it on the next poll, which runs at once.
+done by the library's `update_config`; the value written shows at once and
+the entities then show the config as the service reports it on the next
+poll, which runs at once. The relay follows a change only at the service's
+next control-loop run (minutes later): the climate's action shows that when
+it happens, and "Switch locked until" when the minimum on/off time holds it.
 
 Presets map the service's modes: AUTO regulates to the target temperature,
 ECO to the eco temperature, ON forces the heating on; OFF is the HVAC mode
 off. The target temperature shown and set is the one the current preset
-regulates to. BLU sensors that appear later get their device and entities
-when first seen.
+regulates to. The last preset survives a restart, so turning the thermostat
+on again brings it back. BLU sensors that appear later get their device and
+entities when first seen.
+
+Each part fails alone: with the Shelly relay unreachable the status
+endpoint answers 503, but the config and the BLU sensors' readings still
+come, so the climate keeps its mode, target and room temperature (only its
+action is unknown) and the sensors stay current.
 """
 
 from collections.abc import Callable
@@ -40,10 +49,16 @@ from homeassistant.const import (
     PERCENTAGE,
     EntityCategory,
     UnitOfTemperature,
+    UnitOfTime,
 )
 from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.restore_state import (
+    ExtraStoredData,
+    RestoredExtraData,
+    RestoreEntity,
+)
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .companion_coordinator import (
@@ -51,14 +66,27 @@ from .companion_coordinator import (
     ThermostatCoordinator,
     ThermostatData,
 )
-from .companion_entity import CompanionEntity, blu_sensor_identifier
+from .companion_entity import (
+    CompanionControlEntity,
+    CompanionEntity,
+    blu_sensor_identifier,
+)
 from .meterlib.companions import ThermostatConfig, ThermostatMode
 from .meterlib.companions.thermostat import (
+    MAX_CONTROL_INTERVAL,
     MAX_HYSTERESIS,
+    MAX_ON_OFF_TIME,
+    MAX_SAMPLE_COUNT,
     MAX_TEMPERATURE,
+    MIN_CONTROL_INTERVAL,
     MIN_HYSTERESIS,
+    MIN_ON_OFF_TIME,
+    MIN_SAMPLE_COUNT,
     MIN_TEMPERATURE,
 )
+
+INDOOR_SENSOR = "temp_indoor"
+"""The sensor the service regulates on."""
 
 PRESETS = {
     "auto": ThermostatMode.AUTO,
@@ -72,7 +100,9 @@ CLIMATE = ClimateEntityDescription(
 )
 
 
-class Thermostat(CompanionEntity[ThermostatCoordinator], ClimateEntity):
+class Thermostat(
+    CompanionControlEntity[ThermostatCoordinator], ClimateEntity, RestoreEntity
+):
     """The thermostat: heat (with a preset) or off.
 
     Home Assistant 2026.11 reads the temperatures and their unit under native_
@@ -104,18 +134,33 @@ class Thermostat(CompanionEntity[ThermostatCoordinator], ClimateEntity):
         self._last_preset = self.preset_mode or "auto"
 
     @property
-    def _config(self) -> ThermostatConfig:
-        return self.coordinator.data.status.config
+    def _config(self) -> ThermostatConfig | None:
+        """The config as shown (pending writes applied); None when unknown."""
+        return self.coordinator.shown_config()
 
     @property
     def native_current_temperature(self) -> float | None:
-        """Return the room temperature the thermostat regulates on."""
-        return self.coordinator.data.status.current_temp
+        """Return the room temperature the thermostat regulates on.
+
+        From the status; while it fails (Shelly relay gone), from the indoor
+        sensor's latest reading, which is the same value.
+        """
+        if not self.coordinator.last_update_success:
+            return None
+        data = self.coordinator.data
+        if data.status is not None:
+            return data.status.current_temp
+        for reading in (data.readings or {}).values():
+            if reading.sensor_name == INDOOR_SENSOR:
+                return reading.temperature
+        return None
 
     @property
-    def native_target_temperature(self) -> float:
+    def native_target_temperature(self) -> float | None:
         """Return the temperature the current preset regulates to."""
         config = self._config
+        if config is None:
+            return None
         return (
             config.eco_temp if config.mode is ThermostatMode.ECO else config.target_temp
         )
@@ -126,41 +171,69 @@ class Thermostat(CompanionEntity[ThermostatCoordinator], ClimateEntity):
         return self.native_current_temperature
 
     @property
-    def target_temperature(self) -> float:
+    def target_temperature(self) -> float | None:
         """Return the target under the name Home Assistant 2026.10 reads."""
         return self.native_target_temperature
 
     @property
-    def hvac_mode(self) -> HVACMode:
-        """Return off for mode OFF, heat for any other."""
-        return (
-            HVACMode.OFF if self._config.mode is ThermostatMode.OFF else HVACMode.HEAT
-        )
+    def hvac_mode(self) -> HVACMode | None:
+        """Return off for mode OFF, heat for any other; None without a config."""
+        config = self._config
+        if config is None:
+            return None
+        return HVACMode.OFF if config.mode is ThermostatMode.OFF else HVACMode.HEAT
 
     @property
-    def hvac_action(self) -> HVACAction:
-        """Return heating while the switch is on, idle (or off) otherwise."""
-        if self.coordinator.data.status.switch_state:
+    def hvac_action(self) -> HVACAction | None:
+        """Return heating while the switch is on, idle (or off) otherwise.
+
+        Unknown while the status (the relay's state) is missing.
+        """
+        if not self.coordinator.last_update_success:
+            return None
+        status = self.coordinator.data.status
+        if status is None:
+            return None
+        if status.switch_state:
             return HVACAction.HEATING
         return HVACAction.OFF if self.hvac_mode is HVACMode.OFF else HVACAction.IDLE
 
     @property
     def preset_mode(self) -> str | None:
         """Return auto, eco or on; none while off."""
-        return _PRESET_OF_MODE.get(self._config.mode)
+        config = self._config
+        return None if config is None else _PRESET_OF_MODE.get(config.mode)
+
+    async def async_added_to_hass(self) -> None:
+        """Bring back the last preset from before the restart."""
+        await super().async_added_to_hass()
+        extra = await self.async_get_last_extra_data()
+        restored = extra.as_dict().get("last_preset") if extra is not None else None
+        if restored in PRESETS:
+            self._last_preset = str(restored)
+        if self.preset_mode is not None:
+            self._last_preset = self.preset_mode
+
+    @property
+    def extra_restore_state_data(self) -> ExtraStoredData:
+        """Save the last preset: "on" after a restart brings it back."""
+        return RestoredExtraData({"last_preset": self._last_preset})
 
     @callback
     def _handle_coordinator_update(self) -> None:
         """Remember the last preset, so turning on again restores it."""
-        if self.coordinator.last_update_success and self.preset_mode is not None:
+        if self.preset_mode is not None:
             self._last_preset = self.preset_mode
         super()._handle_coordinator_update()
 
     async def async_set_temperature(self, **kwargs: Any) -> None:
         """Set the temperature of the current preset (eco in ECO, else target)."""
         temperature = float(kwargs[ATTR_TEMPERATURE])
-        key = "eco_temp" if self._config.mode is ThermostatMode.ECO else "target_temp"
-        await self.coordinator.async_update_config(**{key: temperature})
+        config = self._config
+        eco = config is not None and config.mode is ThermostatMode.ECO
+        await self.coordinator.async_update_config(
+            **{"eco_temp" if eco else "target_temp": temperature}
+        )
 
     async def async_set_hvac_mode(self, hvac_mode: HVACMode) -> None:
         """Off, or heat with the preset used last."""
@@ -171,6 +244,7 @@ class Thermostat(CompanionEntity[ThermostatCoordinator], ClimateEntity):
 
     async def async_set_preset_mode(self, preset_mode: str) -> None:
         """Switch to AUTO, ECO or ON."""
+        self._last_preset = preset_mode
         await self.coordinator.async_update_config(mode=PRESETS[preset_mode])
 
     async def async_turn_on(self) -> None:
@@ -184,8 +258,15 @@ class Thermostat(CompanionEntity[ThermostatCoordinator], ClimateEntity):
     @property
     def extra_state_attributes(self) -> dict[str, Any]:
         """Why the control loop decided as it did."""
-        status = self.coordinator.data.status
-        return {"reason": status.reason, "active_target": status.active_target}
+        status = (
+            self.coordinator.data.status
+            if self.coordinator.last_update_success
+            else None
+        )
+        return {
+            "reason": status.reason if status else None,
+            "active_target": status.active_target if status else None,
+        }
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -193,6 +274,26 @@ class ThermostatNumberDescription(NumberEntityDescription):
     """A thermostat config field as a number."""
 
     field: str
+    whole: bool = False
+    """The service takes whole numbers (minutes, seconds, a count)."""
+
+
+def _whole(
+    key: str, field: str, low: int, high: int, unit: str | None
+) -> ThermostatNumberDescription:
+    return ThermostatNumberDescription(
+        key=key,
+        translation_key=key,
+        field=field,
+        whole=True,
+        device_class=NumberDeviceClass.DURATION if unit else None,
+        native_unit_of_measurement=unit,
+        native_min_value=low,
+        native_max_value=high,
+        native_step=1,
+        mode=NumberMode.BOX,
+        entity_category=EntityCategory.CONFIG,
+    )
 
 
 NUMBERS: tuple[ThermostatNumberDescription, ...] = (
@@ -220,10 +321,38 @@ NUMBERS: tuple[ThermostatNumberDescription, ...] = (
         mode=NumberMode.BOX,
         entity_category=EntityCategory.CONFIG,
     ),
+    _whole(
+        "min_on_time",
+        "min_on_time",
+        MIN_ON_OFF_TIME,
+        MAX_ON_OFF_TIME,
+        UnitOfTime.MINUTES,
+    ),
+    _whole(
+        "min_off_time",
+        "min_off_time",
+        MIN_ON_OFF_TIME,
+        MAX_ON_OFF_TIME,
+        UnitOfTime.MINUTES,
+    ),
+    _whole(
+        "temp_sample_count",
+        "temp_sample_count",
+        MIN_SAMPLE_COUNT,
+        MAX_SAMPLE_COUNT,
+        None,
+    ),
+    _whole(
+        "control_interval",
+        "control_interval",
+        MIN_CONTROL_INTERVAL,
+        MAX_CONTROL_INTERVAL,
+        UnitOfTime.SECONDS,
+    ),
 )
 
 
-class ThermostatNumber(CompanionEntity[ThermostatCoordinator], NumberEntity):
+class ThermostatNumber(CompanionControlEntity[ThermostatCoordinator], NumberEntity):
     """A thermostat setting; writing it keeps every other config field."""
 
     entity_description: ThermostatNumberDescription
@@ -238,18 +367,19 @@ class ThermostatNumber(CompanionEntity[ThermostatCoordinator], NumberEntity):
         self.entity_description = description
 
     @property
-    def native_value(self) -> float:
-        """Return the field as the service reports it."""
-        value: float = getattr(
-            self.coordinator.data.status.config, self.entity_description.field
-        )
+    def native_value(self) -> float | None:
+        """Return the field as written (pending) or as the service reports it."""
+        config = self.coordinator.shown_config()
+        if config is None:
+            return None
+        value: float = getattr(config, self.entity_description.field)
         return value
 
     async def async_set_native_value(self, value: float) -> None:
         """Change this field only (read-modify-write of the whole config)."""
-        await self.coordinator.async_update_config(
-            **{self.entity_description.field: round(value, 1)}
-        )
+        description = self.entity_description
+        written: float = round(value) if description.whole else round(value, 1)
+        await self.coordinator.async_update_config(**{description.field: written})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -262,15 +392,15 @@ class BluSensorDescription(SensorEntityDescription):
 
 
 def _reading(data: ThermostatData, sensor_id: str, name: str) -> float | None:
-    reading = data.readings.get(sensor_id)
+    reading = (data.readings or {}).get(sensor_id)
     value: float | None = getattr(reading, name) if reading else None
     return value
 
 
 def _last_seen(data: ThermostatData, sensor_id: str) -> datetime | None:
     """Return the latest of the two lists' timestamps for this sensor."""
-    reading = data.readings.get(sensor_id)
-    info = data.sensors.get(sensor_id)
+    reading = (data.readings or {}).get(sensor_id)
+    info = (data.sensors or {}).get(sensor_id)
     moments = [
         moment
         for moment in (
@@ -305,6 +435,7 @@ BLU_SENSORS: tuple[BluSensorDescription, ...] = (
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=PERCENTAGE,
         entity_category=EntityCategory.DIAGNOSTIC,
+        suggested_display_precision=0,
         value_fn=lambda data, sensor_id: _reading(data, sensor_id, "battery"),
     ),
     BluSensorDescription(
@@ -320,7 +451,7 @@ BLU_SENSORS: tuple[BluSensorDescription, ...] = (
 
 def _device_name(data: ThermostatData, sensor_id: str) -> str:
     """Return a readable name: "temp_indoor" becomes "Temp indoor"."""
-    reading = data.readings.get(sensor_id)
+    reading = (data.readings or {}).get(sensor_id)
     if reading is None:
         return f"BLU sensor {sensor_id}"
     return reading.sensor_name.replace("_", " ").strip().capitalize() or sensor_id
@@ -359,14 +490,47 @@ class BluSensor(CoordinatorEntity[ThermostatCoordinator], SensorEntity):
         if not super().available:
             return False
         data = self.coordinator.data
+        readings, sensors = data.readings or {}, data.sensors or {}
         if self.entity_description.needs_reading:
-            return self.sensor_id in data.readings
-        return self.sensor_id in data.readings or self.sensor_id in data.sensors
+            return self.sensor_id in readings
+        return self.sensor_id in readings or self.sensor_id in sensors
 
     @property
     def native_value(self) -> float | datetime | None:
         """Return the value from the latest poll."""
         return self.entity_description.value_fn(self.coordinator.data, self.sensor_id)
+
+
+SWITCH_LOCKED_UNTIL = SensorEntityDescription(
+    key="switch_locked_until",
+    translation_key="switch_locked_until",
+    device_class=SensorDeviceClass.TIMESTAMP,
+    entity_category=EntityCategory.DIAGNOSTIC,
+)
+
+
+class SwitchLockedUntilSensor(CompanionEntity[ThermostatCoordinator], SensorEntity):
+    """Until when the minimum on/off time keeps the relay as it is.
+
+    Explains why the heating does not follow a change at once; unknown while
+    nothing holds it.
+    """
+
+    def __init__(self, coordinator: ThermostatCoordinator) -> None:
+        """Describe the sensor."""
+        super().__init__(coordinator, SWITCH_LOCKED_UNTIL.key)
+        self.entity_description = SWITCH_LOCKED_UNTIL
+
+    @property
+    def available(self) -> bool:
+        """Fed by the status: unavailable while it fails."""
+        return super().available and self.coordinator.data.status is not None
+
+    @property
+    def native_value(self) -> datetime | None:
+        """Return the time the lock ends."""
+        status = self.coordinator.data.status
+        return status.switch_locked_until if status is not None else None
 
 
 async def async_setup_thermostat_climate(
@@ -379,7 +543,7 @@ async def async_setup_thermostat_climate(
 async def async_setup_thermostat_numbers(
     entry: ThermostatConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
-    """Add the eco temperature and hysteresis."""
+    """Add the thermostat's settings."""
     async_add_entities(
         ThermostatNumber(entry.runtime_data, description) for description in NUMBERS
     )
@@ -390,6 +554,7 @@ async def async_setup_thermostat_sensors(
 ) -> None:
     """Add the BLU sensors known now, and any that appears later."""
     coordinator = entry.runtime_data
+    async_add_entities([SwitchLockedUntilSensor(coordinator)])
     known: set[str] = set()
 
     @callback

@@ -15,7 +15,7 @@ answer, a required bearer token, stale data.
 from dataclasses import dataclass
 
 from .faults import FaultInjector, FaultKind
-from .heatpump import HeatPumpService, HeatPumpState
+from .heatpump import DEFAULT_POLL_INTERVAL_S, HeatPumpService, HeatPumpState
 from .thermostat import BluSensor, ThermostatService
 
 
@@ -39,14 +39,23 @@ async def start_services(
     *,
     live: bool = True,
     token: str | None = None,
+    poll_interval: float | None = DEFAULT_POLL_INTERVAL_S,
+    control_period: float | None = None,
 ) -> CompanionServices:
     """Start both fakes on the given ports (0: any free port) and return them.
 
     Live by default: the heat pump cycles and the room warms and cools, so a
     dashboard shows movement. With `token`, both demand that bearer token.
+    `poll_interval` is the heat-pump service's own poll of the pump (20 s as
+    the real one is deployed; None: only when asked), `control_period` the
+    thermostat's control loop (None: its configured `control_interval`).
     """
-    heatpump = HeatPumpService(host=host, port=heatpump_port, live=live)
-    thermostat = ThermostatService(host=host, port=thermostat_port, live=live)
+    heatpump = HeatPumpService(
+        host=host, port=heatpump_port, live=live, poll_interval=poll_interval
+    )
+    thermostat = ThermostatService(
+        host=host, port=thermostat_port, live=live, control_period=control_period
+    )
     heatpump.faults.token = token
     thermostat.faults.token = token
     await heatpump.start()
@@ -59,6 +68,7 @@ async def start_services(
 
 
 __all__ = [
+    "DEFAULT_POLL_INTERVAL_S",
     "BluSensor",
     "CompanionServices",
     "FaultInjector",

@@ -60,6 +60,20 @@ def _parser() -> argparse.ArgumentParser:
         "--token", default=None, help="require this bearer token (default: none)"
     )
     parser.add_argument(
+        "--poll-interval",
+        type=float,
+        default=20.0,
+        help="the heat-pump service's poll of the pump, seconds (default: 20, as "
+        "deployed; the service's code default is 30)",
+    )
+    parser.add_argument(
+        "--control-period",
+        type=float,
+        default=None,
+        help="the thermostat's control loop, seconds (default: its configured "
+        "control_interval)",
+    )
+    parser.add_argument(
         "--static",
         action="store_true",
         help="do not animate the models (values change only through /_sim/)",
@@ -74,6 +88,8 @@ async def _run(args: argparse.Namespace) -> None:
         args.thermostat_port,
         live=not args.static,
         token=args.token,
+        poll_interval=args.poll_interval,
+        control_period=args.control_period,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

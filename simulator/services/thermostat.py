@@ -3,21 +3,31 @@
 What it reproduces from the real service, traps included:
 
 - `POST /api/v1/thermostat/config` REPLACES the whole config: every field the
-  body leaves out falls back to its default (the trap a client must avoid by
-  always sending all fields). Ranges and eco ≤ target are checked (422).
-- The control loop: AUTO regulates to target_temp, ECO to eco_temp, with a
+  body leaves out falls back to its default, and a body without `mode` means
+  AUTO (the trap a client must avoid by always sending all fields). Ranges
+  and eco ≤ target are checked (422, "eco_temp must be <= target_temp"); the
+  answer is the flat config. Requests are lenient as pydantic's are: "22" and
+  30.0 are accepted for numbers and whole numbers.
+- The relay follows a config change only at the control loop's next run
+  (every `control_interval` seconds, 88 s after a change measured), never
+  inside the POST. AUTO regulates to target_temp, ECO to eco_temp, with a
   hysteresis band round(target ± hysteresis, 1); ON and OFF force the switch.
-  `POST /api/v1/thermostat/switch?turn_on=…` switches at once, until the
-  loop's next run overrides it.
+  In AUTO and ECO the switch keeps its state for the minimum on/off time
+  after a change (`switch_locked_until`). Temperatures older than 5 minutes
+  are ignored. `POST /api/v1/thermostat/switch?turn_on=…` switches at once,
+  until the loop's next run overrides it.
 - `/api/v1/latest` lists sensors heard in the last hour (a reading may lack a
-  key), `/api/v1/sensors` those of the last seven days.
+  key, a sensor may have a null `sensor_id`), `/api/v1/sensors` those of the
+  last seven days.
 - `/api/v1/thermostat/status` answers 503 when the Shelly is unreachable and
-  500 when the database is down; `/health` always answers 200 and says so in
-  its body.
+  500 when the database is down, while `/latest` and `/sensors` keep
+  answering with current readings unless the database is down; `/health`
+  always answers 200 and says so in its body.
 
 With `live=True` the room warms while the switch is on and cools while it is
-off, and the control loop runs every `control_interval` seconds, for the demo;
-tests leave it static and call `control()` themselves.
+off, and the control loop runs every `control_interval` seconds (or every
+`control_period`, when given: the demo and tests shorten it); static fakes run
+it only when `control()` is called.
 """
 
 import asyncio
@@ -32,7 +42,7 @@ from aiohttp import web
 
 from .faults import SIM_PREFIX, FaultInjector
 from .server import ServiceServer
-from .validation import InvalidFieldError, json_body, number
+from .validation import InvalidFieldError, json_body, lenient_number
 
 DEFAULT_CONFIG: Mapping[str, Any] = {
     "target_temp": 22.0,
@@ -48,6 +58,8 @@ MODES = ("AUTO", "ECO", "ON", "OFF")
 INDOOR_SENSOR = "temp_indoor"
 GATEWAY_ID = "shellypro2-8813bfddbfe8"
 _LATEST_WINDOW = timedelta(hours=1)
+CONTROL_WINDOW = timedelta(minutes=5)
+"""Readings older than this are ignored for control."""
 _SENSORS_WINDOW = timedelta(days=7)
 _WARMING_K_PER_H = 1.0
 _COOLING_K_PER_H = 0.5
@@ -57,13 +69,19 @@ _COOLING_K_PER_H = 0.5
 class BluSensor:
     """One Shelly BLU H&T as the service last heard it."""
 
-    sensor_id: str
+    sensor_id: str | None
+    """None for a sensor the gateway reported without an address."""
     sensor_name: str
     device_id: str
     temperature: float | None
     humidity: float | None
     battery: int | None
     last_seen: datetime
+
+    @property
+    def key(self) -> str:
+        """How the fake files it: its id, or its name when it has none."""
+        return self.sensor_id or self.sensor_name
 
     def readings(self) -> dict[str, float | int]:
         """The readings it sent; keys it did not send are absent."""
@@ -87,8 +105,12 @@ def default_sensors(now: datetime) -> list[BluSensor]:
 
 
 def _checked_config(body: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate a config body; fields it leaves out fall back to defaults."""
-    config = dict(DEFAULT_CONFIG)
+    """Validate a config body; fields it leaves out fall back to defaults.
+
+    A body without `mode` means AUTO, the model's default, not the OFF the
+    service starts with.
+    """
+    config = {**DEFAULT_CONFIG, "mode": "AUTO"}
     limits: dict[str, tuple[float, float, bool]] = {
         "target_temp": (18, 24, False),
         "eco_temp": (18, 24, False),
@@ -100,7 +122,7 @@ def _checked_config(body: Mapping[str, Any]) -> dict[str, Any]:
     }
     for name, (low, high, whole) in limits.items():
         if name in body:
-            value = number(body, name, low, high, whole=whole)
+            value = lenient_number(body, name, low, high, whole=whole)
             config[name] = int(value) if whole else value
     if "mode" in body:
         if body["mode"] not in MODES:
@@ -110,7 +132,7 @@ def _checked_config(body: Mapping[str, Any]) -> dict[str, Any]:
         config["mode"] = body["mode"]
     if config["eco_temp"] > config["target_temp"]:
         raise InvalidFieldError(
-            "eco_temp", "eco_temp must not exceed target_temp", config["eco_temp"]
+            "eco_temp", "eco_temp must be <= target_temp", config["eco_temp"]
         )
     return config
 
@@ -136,15 +158,20 @@ class ThermostatService:
         sensors: list[BluSensor] | None = None,
         live: bool = False,
         tick: float = 5.0,
+        control_period: float | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         """Build the service; it listens after `start`."""
         self._now = now
         self.config: dict[str, Any] = {**DEFAULT_CONFIG, **(config or {})}
         self.sensors: dict[str, BluSensor] = {
-            sensor.sensor_id: sensor for sensor in (sensors or default_sensors(now()))
+            sensor.key: sensor for sensor in (sensors or default_sensors(now()))
         }
         self.switch_on = False
+        self.switched_at: datetime | None = None
+        """When the control loop last changed the switch: starts the lock."""
+        self.control_period = control_period
+        self.control_runs = 0
         self.heating_needed: bool | None = None
         self.reason = "Starting up"
         self.shelly_connected = True
@@ -203,13 +230,31 @@ class ThermostatService:
 
     # --- the thermostat ----------------------------------------------------------
 
+    def _fresh(self, sensor: BluSensor) -> bool:
+        """Heard within the control window (5 minutes)."""
+        return sensor.last_seen >= self._now() - CONTROL_WINDOW
+
     @property
     def current_temp(self) -> float | None:
-        """The room temperature the thermostat regulates on (the indoor sensor)."""
+        """The room temperature it regulates on: the indoor sensor, if heard lately."""
         for sensor in self.sensors.values():
-            if sensor.sensor_name == INDOOR_SENSOR:
+            if sensor.sensor_name == INDOOR_SENSOR and self._fresh(sensor):
                 return sensor.temperature
         return None
+
+    @property
+    def switch_locked_until(self) -> datetime | None:
+        """Until when the loop keeps the switch: the minimum on or off time."""
+        if self.switched_at is None:
+            return None
+        minutes = self.config["min_on_time" if self.switch_on else "min_off_time"]
+        until = self.switched_at + timedelta(minutes=float(minutes))
+        return until if until > self._now() else None
+
+    def _set_switch(self, *, on: bool) -> None:
+        if on != self.switch_on:
+            self.switch_on = on
+            self.switched_at = self._now()
 
     @property
     def active_target(self) -> float:
@@ -219,9 +264,10 @@ class ThermostatService:
 
     def control(self) -> None:
         """One run of the control loop: decide the switch from mode and temperature."""
+        self.control_runs += 1
         mode = self.config["mode"]
         if mode in {"ON", "OFF"}:
-            self.switch_on = mode == "ON"
+            self._set_switch(on=mode == "ON")
             self.heating_needed = None
             self.reason = f"Manual override: Switch forced {mode}"
             return
@@ -232,11 +278,18 @@ class ThermostatService:
         hysteresis = float(self.config["hysteresis"])
         lower = round(self.active_target - hysteresis, 1)
         upper = round(self.active_target + hysteresis, 1)
-        if temperature < lower:
-            self.switch_on, self.heating_needed = True, True
+        wanted = True if temperature < lower else False if temperature > upper else None
+        locked = self.switch_locked_until
+        if wanted is not None and wanted != self.switch_on and locked is not None:
+            self.heating_needed = wanted
+            self.reason = f"Switch locked until {_iso(locked)}"
+        elif wanted is True:
+            self._set_switch(on=True)
+            self.heating_needed = True
             self.reason = f"Temperature {temperature} below {lower}"
-        elif temperature > upper:
-            self.switch_on, self.heating_needed = False, False
+        elif wanted is False:
+            self._set_switch(on=False)
+            self.heating_needed = False
             self.reason = f"Temperature {temperature} above {upper}"
         else:
             self.heating_needed = self.switch_on
@@ -273,7 +326,8 @@ class ThermostatService:
                     )
                 sensor.last_seen = now
             since_control += self.tick
-            if since_control >= float(self.config["control_interval"]):
+            period = self.control_period or float(self.config["control_interval"])
+            if since_control >= period:
                 since_control = 0.0
                 self.control()
 
@@ -346,12 +400,10 @@ class ThermostatService:
         except InvalidFieldError as err:
             return err.response()
         self.config_posts.append(dict(body))
-        # The documented trap: this REPLACES the config; omitted fields are defaults.
+        # The documented trap: this REPLACES the config; omitted fields are
+        # defaults. The relay follows only at the control loop's next run.
         self.config = config
-        self.control()
-        return web.json_response(
-            {"success": True, "message": "Configuration updated", "config": self.config}
-        )
+        return web.json_response(self.config)
 
     async def _get_status(self, _request: web.Request) -> web.Response:
         if not self.shelly_connected:
@@ -367,12 +419,15 @@ class ThermostatService:
                 "all_temps": {
                     sensor.sensor_name: _rounded(sensor.temperature)
                     for sensor in self.sensors.values()
+                    if self._fresh(sensor)
                 },
                 "switch_state": self.switch_on,
                 "active_target": self.active_target,
                 "heating_needed": self.heating_needed,
                 "reason": self.reason,
-                "switch_locked_until": None,
+                "switch_locked_until": None
+                if (locked := self.switch_locked_until) is None
+                else _iso(locked),
             }
         )
 

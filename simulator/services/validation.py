@@ -5,6 +5,7 @@ error document it would get from the real service.
 """
 
 from collections.abc import Mapping
+import math
 from typing import Any
 
 from aiohttp import web
@@ -57,6 +58,8 @@ def number(
     value = body[field]
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidFieldError(field, "Input should be a valid number", value)
+    if not math.isfinite(value):
+        raise InvalidFieldError(field, "Input should be a finite number", value)
     if whole and not float(value).is_integer():
         raise InvalidFieldError(field, "Input should be a valid integer", value)
     if not low <= value <= high:
@@ -64,6 +67,26 @@ def number(
             field, f"Input should be between {low:g} and {high:g}", value
         )
     return float(value)
+
+
+def lenient_number(
+    body: Mapping[str, Any], field: str, low: float, high: float, *, whole: bool = False
+) -> float:
+    """A number field as pydantic's lax mode takes it: "22" and 30.0 pass too.
+
+    The thermostat service's model is lenient like that, so a client sending
+    a string or a float for a whole number is not refused.
+    """
+    value = body.get(field)
+    if isinstance(value, str):
+        try:
+            value = float(value.strip())
+        except ValueError:
+            raise InvalidFieldError(
+                field, "Input should be a valid number", value
+            ) from None
+        return number({field: value}, field, low, high, whole=whole)
+    return number(body, field, low, high, whole=whole)
 
 
 def flag(body: Mapping[str, Any], field: str) -> bool:

@@ -21,6 +21,21 @@ _ENERGY_PREFIXES = ("energy_", "reactive_energy_")
 _POWER_PREFIXES = ("power_l", "power_total", "reactive_power_", "apparent_power_")
 
 
+# The power each active energy counter integrates: a rise of the counter must
+# fit the power measured around it (quality.CounterRule.explained_by_power).
+_POWER_OF_COUNTER: dict[Quantity, Quantity] = {
+    Quantity.ENERGY_TOTAL: Quantity.POWER_TOTAL,
+    Quantity.ENERGY_IMPORT_TOTAL: Quantity.POWER_TOTAL,
+    Quantity.ENERGY_EXPORT_TOTAL: Quantity.POWER_TOTAL,
+    Quantity.ENERGY_IMPORT_L1: Quantity.POWER_L1,
+    Quantity.ENERGY_IMPORT_L2: Quantity.POWER_L2,
+    Quantity.ENERGY_IMPORT_L3: Quantity.POWER_L3,
+    Quantity.ENERGY_EXPORT_L1: Quantity.POWER_L1,
+    Quantity.ENERGY_EXPORT_L2: Quantity.POWER_L2,
+    Quantity.ENERGY_EXPORT_L3: Quantity.POWER_L3,
+}
+
+
 def is_counter(quantity: Quantity) -> bool:
     """Energy quantities are counters; everything else is instantaneous."""
     return quantity.value.startswith(_ENERGY_PREFIXES)
@@ -107,24 +122,58 @@ class MeterQuality:
             else:
                 self.spikes[quantity] = SpikeFilter(settings.spike_rule(quantity))
         self.held_back_total = 0
+        # The power published at the previous poll, for the counters' check.
+        self._previous_power: dict[Quantity, float | None] = {}
 
     def apply(
         self, values: Mapping[Quantity, float | None], now: float
     ) -> FilteredReading:
-        """Filter one poll's values taken at wall-clock time `now` (seconds)."""
+        """Filter one poll's values taken at wall-clock time `now` (seconds).
+
+        Instantaneous values first: the counters are checked against the
+        power published at this poll and the one before.
+        """
         published: dict[Quantity, float | None] = {}
         events: dict[Quantity, CounterEvent] = {}
         held_before = self._held()
         for quantity, value in values.items():
+            if quantity in self.spikes:
+                published[quantity], _ = self.spikes[quantity].update(value)
+        for quantity, value in values.items():
             if quantity in self.counters:
-                published[quantity], event = self.counters[quantity].update(value, now)
+                power = self._power_around(_POWER_OF_COUNTER.get(quantity), published)
+                published[quantity], event = self.counters[quantity].update(
+                    value, now, power
+                )
                 if event is not None:
                     events[quantity] = event
-            elif quantity in self.spikes:
-                published[quantity], _ = self.spikes[quantity].update(value)
+        self._previous_power = {
+            quantity: published.get(quantity) for quantity in _POWER_OF_COUNTER.values()
+        }
         held = self._held() - held_before
         self.held_back_total += held
         return FilteredReading(values=published, events=events, held_back=held)
+
+    def _power_around(
+        self, power: Quantity | None, published: Mapping[Quantity, float | None]
+    ) -> float | None:
+        """The larger power of this poll and the last, or None if either is unknown."""
+        if power is None:
+            return None
+        now, before = published.get(power), self._previous_power.get(power)
+        if now is None or before is None:
+            return None
+        return max(abs(now), abs(before))
+
+    def seed_counters(self, values: Mapping[str, float], when: float) -> None:
+        """Offer the setup dialog's test read to counters without a history."""
+        for key, value in values.items():
+            try:
+                quantity = Quantity(key)
+            except ValueError:
+                continue
+            if quantity in self.counters:
+                self.counters[quantity].seed(float(value), when)
 
     def forget_instantaneous(self) -> None:
         """Start the spike filters afresh, as after a restart.
@@ -136,6 +185,7 @@ class MeterQuality:
         for spike in self.spikes.values():
             spike.published = None
             spike.pending.clear()
+        self._previous_power.clear()
 
     def _held(self) -> int:
         """Readings held back or dropped so far, by every filter."""

@@ -7,13 +7,22 @@ addresses be copied from a manual as printed (1-based, or Modicon 30001/40001)
 instead of converted by hand, the most common way a hand-written map goes
 wrong. Validation happens here, once, so that a broken user file is reported
 with the file and the key that is wrong and never reaches the bus.
+
+User files come from anywhere (a forum post, a download), so reading one is
+bounded before it is parsed: its size, the number of values its YAML expands
+to (aliases included: a few hundred bytes of "billion laughs" expand to 10**9
+values, whose error message alone takes gigabytes), its nesting and its
+register count. Duplicate keys are refused: YAML keeps the last one, so
+10,000 copies of a register line silently load as one. Each refusal names the
+file and why, like any other mistake in a profile.
 """
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 import itertools
 from pathlib import Path
-from typing import Any
+from typing import Any, override
 
 import voluptuous as vol
 import yaml
@@ -32,6 +41,20 @@ from .sunspec import MODEL_HEADER_LENGTH
 
 BUILTIN_PROFILE_DIR = Path(__file__).parent.parent / "profiles"
 DEFAULT_PROFILE_ID = "wago_879_30xx"
+
+# The built-in profiles are 1-5 KiB, with generous comments. A megabyte is
+# far more than any meter needs, and small enough to parse in about a second.
+MAX_PROFILE_BYTES = 1024 * 1024
+# Values (scalars, lists, mappings) a file may expand to, counting each alias
+# as the values it stands for. A 40-register profile is about 500.
+MAX_YAML_VALUES = 20_000
+# A profile is four levels deep (registers, a line, a key, a list of markers).
+MAX_YAML_DEPTH = 20
+# The vocabulary has about 40 quantities: more lines than this is not a map.
+MAX_REGISTERS = 256
+# A reason quotes the value it refuses; a huge value must not make a huge
+# message (log line, repair issue).
+MAX_REASON_CHARS = 300
 
 _FUNCTIONS = {
     "holding": FunctionCode.HOLDING,
@@ -165,15 +188,50 @@ _PROFILE_SCHEMA = vol.Schema(
 )
 
 
+class Refusal(StrEnum):
+    """Why a file is refused, for a message in the user's language.
+
+    INVALID is any mistake in the content (YAML syntax, schema, overlaps):
+    its `reason` says what, in English. The others are files refused before
+    the schema sees them, while they are read and parsed; their `details`
+    hold the numbers the translated messages show.
+    """
+
+    INVALID = "invalid"
+    TOO_LARGE = "too_large"
+    NOT_UTF8 = "not_utf8"
+    DUPLICATE_KEY = "duplicate_key"
+    TOO_MANY_VALUES = "too_many_values"
+    TOO_MANY_REGISTERS = "too_many_registers"
+
+
 class ProfileError(Exception):
     """A profile file that cannot be used, with where and why."""
 
-    def __init__(self, source: str, key: str, reason: str) -> None:
-        """Keep the parts separately so a repair issue can show each one."""
+    def __init__(
+        self,
+        source: str,
+        key: str,
+        reason: str,
+        refusal: Refusal = Refusal.INVALID,
+        details: Mapping[str, str] | None = None,
+    ) -> None:
+        """Keep the parts separately so a repair issue can show each one.
+
+        The reason is cut short: it may quote a value from the file.
+        """
+        if len(reason) > MAX_REASON_CHARS:
+            reason = reason[: MAX_REASON_CHARS - 1] + "…"
         super().__init__(f"{source}: {key}: {reason}")
         self.source = source
         self.key = key
         self.reason = reason
+        self.refusal = refusal
+        self.details: Mapping[str, str] = dict(details or {})
+
+    def in_file(self, source: str) -> ProfileError:
+        """The same error, named after the file it was found in."""
+        return ProfileError(source, self.key, self.reason, self.refusal, self.details)
 
 
 def _key_path(error: vol.Invalid) -> str:
@@ -370,18 +428,180 @@ def parse_profile(document: Any, source: str) -> Profile:
         profile = _build(validated)
         _check_overlaps(profile)
     except ProfileError as err:
-        raise ProfileError(source, err.key, err.reason) from err
+        raise err.in_file(source) from err
     return profile
 
 
-def load_profile_file(path: Path) -> Profile:
-    """Read, validate and build one profile file."""
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _line(mark: Any) -> str:
+    """The 1-based line a YAML mark points at, as the user's editor counts."""
+    return str(mark.line + 1) if mark is not None else "?"
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """YAML's safe loader, with bounds and without silently dropped keys.
+
+    PyYAML's pure-Python loader, not libyaml's: it gives up the interpreter
+    lock between instructions, so Home Assistant's event loop keeps running
+    while a worker thread parses; a C parser would hold it for the whole
+    file. The bounds are checked while the file is composed, so a file is
+    refused as soon as it crosses one, without building what follows.
+    """
+
+    def __init__(self, stream: str) -> None:
+        """A loader for one file's text; a loader holds state, so one per file."""
+        super().__init__(stream)
+        self._values = 0
+        self._depth = 0
+        # Values an anchored node stands for, once it is complete.
+        self._anchor_sizes: dict[str, int] = {}
+        # Plain keys seen in each mapping being composed: (tag, text) -> line.
+        self._keys: dict[int, dict[tuple[str, str], str]] = {}
+
+    @override
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> Any:
+        """Count what each node expands to; refuse a key seen before in its mapping."""
+        event: Any = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent):
+            size = self._anchor_sizes.get(str(event.anchor))
+            node = super().compose_node(parent, index)  # refuses an unknown alias
+            # An alias inside its own anchor is an endless value.
+            self._count(size if size is not None else MAX_YAML_VALUES + 1, event)
+            return node
+        self._count(1, event)
+        self._depth += 1
+        if self._depth > MAX_YAML_DEPTH:
+            msg = f"line {_line(event.start_mark)}: values nested more than {MAX_YAML_DEPTH} levels deep"
+            raise ProfileError("", "(yaml)", msg)
+        before = self._values - 1
+        node = super().compose_node(parent, index)
+        self._depth -= 1
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            self._anchor_sizes[anchor] = self._values - before
+        if isinstance(node, yaml.MappingNode):
+            self._keys.pop(id(node), None)
+        if isinstance(parent, yaml.MappingNode) and index is None:
+            self._check_key(parent, node)  # a key, its value still to come
+        return node
+
+    def _count(self, values: int, event: Any) -> None:
+        """Add what a node stands for; refuse the file past the limit."""
+        self._values += values
+        if self._values > MAX_YAML_VALUES:
+            line = _line(event.start_mark)
+            msg = (
+                f"line {line}: the file expands to more than {MAX_YAML_VALUES} "
+                "values (YAML aliases count as what they stand for)"
+            )
+            raise ProfileError(
+                "",
+                "(yaml)",
+                msg,
+                Refusal.TOO_MANY_VALUES,
+                {"line": line, "limit": str(MAX_YAML_VALUES)},
+            )
+
+    def _check_key(self, mapping: yaml.MappingNode, key: Any) -> None:
+        """Refuse a key its mapping already has, compared by resolved tag and text.
+
+        So `"a"` is `a`. Merge keys (`<<: *base`) exist to be overridden, and
+        are left to the constructor.
+        """
+        if not isinstance(key, yaml.ScalarNode) or key.tag == _MERGE_TAG:
+            return
+        seen = self._keys.setdefault(id(mapping), {})
+        line = _line(key.start_mark)
+        first = seen.get((key.tag, key.value))
+        if first is None:
+            seen[(key.tag, key.value)] = line
+            return
+        name = str(key.value)[:80]
+        msg = f"line {line}: duplicate key {name!r} (first on line {first})"
+        raise ProfileError(
+            "",
+            "(yaml)",
+            msg,
+            Refusal.DUPLICATE_KEY,
+            {"name": name, "line": line, "first_line": first},
+        )
+
+
+def _read_text(path: Path) -> str:
+    """The file's text, read no further than the size limit allows."""
+    with path.open("rb") as file:
+        data = file.read(MAX_PROFILE_BYTES + 1)
+        if len(data) > MAX_PROFILE_BYTES:
+            size = max(path.stat().st_size, len(data))
+            msg = f"the file is {size} bytes; a profile may be at most {MAX_PROFILE_BYTES}"
+            raise ProfileError(
+                path.name,
+                "(file)",
+                msg,
+                Refusal.TOO_LARGE,
+                {"size": str(size), "limit": str(MAX_PROFILE_BYTES)},
+            )
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        byte = f"{data[err.start]:#04x}"
+        msg = f"not UTF-8 text: byte {byte} at position {err.start}"
+        raise ProfileError(
+            path.name,
+            "(file)",
+            msg,
+            Refusal.NOT_UTF8,
+            {"byte": byte, "position": str(err.start)},
+        ) from err
+
+
+def _parse_yaml(text: str) -> Any:
+    """One YAML document, within the bounds; every way YAML fails is a ProfileError."""
+    loader = _BoundedLoader(text)
+    try:
+        return loader.get_single_data()
+    except yaml.YAMLError as err:
+        raise ProfileError("", "(yaml)", str(err)) from err
+    except (ValueError, OverflowError, RecursionError) as err:
+        # Values YAML recognises but Python refuses: a timestamp on 31 February,
+        # an integer of more than 4300 digits.
+        raise ProfileError("", "(yaml)", f"{type(err).__name__}: {err}") from err
+    finally:
+        loader.dispose()
+
+
+def _check_register_count(document: Any) -> None:
+    """More register lines than quantities exist is not a map: refused unvalidated."""
+    registers = document.get("registers") if isinstance(document, dict) else None
+    if isinstance(registers, dict) and len(registers) > MAX_REGISTERS:
+        count = str(len(registers))
+        msg = f"{count} register lines; a profile has at most {MAX_REGISTERS}"
+        raise ProfileError(
+            "",
+            "registers",
+            msg,
+            Refusal.TOO_MANY_REGISTERS,
+            {"count": count, "limit": str(MAX_REGISTERS)},
+        )
+
+
+def load_profile_file(path: Path) -> Profile:
+    """Read, validate and build one profile file (blocking: run it in a worker).
+
+    Whatever is wrong with the file, the answer is a Profile or a
+    ProfileError: one file must never fail the loading of the others.
+    """
+    try:
+        text = _read_text(path)
     except OSError as err:
         raise ProfileError(path.name, "(file)", str(err)) from err
-    except yaml.YAMLError as err:
-        raise ProfileError(path.name, "(yaml)", str(err)) from err
+    try:
+        document = _parse_yaml(text)
+        _check_register_count(document)
+    except ProfileError as err:
+        raise err.in_file(path.name) from err
     return parse_profile(document, path.name)
 
 

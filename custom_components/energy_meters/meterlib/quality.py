@@ -71,8 +71,14 @@ class SpikeFilter:
     dropped: int = 0
 
     def update(self, value: float | None) -> tuple[float | None, str]:
-        """Feed one reading; return what to publish and why."""
-        if value is None or not self.rule.plausible(value):
+        """Feed one reading; return what to publish and why.
+
+        None (a register the meter does not have, or not this time) is no
+        reading at all: it is not counted as held back.
+        """
+        if value is None:
+            return self.published, Verdict.IMPOSSIBLE
+        if not self.rule.plausible(value):
             self.dropped += 1
             return self.published, Verdict.IMPOSSIBLE
         if self.published is None or self.rule.close(self.published, value):
@@ -95,18 +101,35 @@ class CounterRule:
     """Limits for an energy counter (kWh).
 
     The counter may rise by at most max_power_w * elapsed time * margin, plus
-    a small allowance for the counter's own resolution.
+    a small allowance for the counter's own resolution. Where the meter also
+    measures the power the counter integrates, a rise is expected to match
+    it: a rise the power cannot explain waits for the next reading.
+
+    A drop smaller than `reset_min_kwh` is never a new meter: it is the
+    counter coming back from a glitch that was published, or noise.
     """
 
     max_power_w: float
     margin: float = 1.5
     resolution_kwh: float = 0.01
     confirmations: int = 3
+    reset_min_kwh: float = 1.0
 
     def max_increase(self, elapsed_s: float) -> float:
         """The largest rise (kWh) physically possible in `elapsed_s` seconds."""
+        return self._bound(self.max_power_w, elapsed_s)
+
+    def explained_by_power(self, rise: float, elapsed_s: float, power_w: float) -> bool:
+        """Whether a rise fits the power measured around it (`power_w`, the larger).
+
+        The power is seen only at the polls, so the margin is generous; a rise
+        that does not fit is only held for a reading, not refused.
+        """
+        return rise <= self._bound(abs(power_w) * 2, elapsed_s) + self.resolution_kwh
+
+    def _bound(self, power_w: float, elapsed_s: float) -> float:
         hours = max(elapsed_s, 0.0) / 3600
-        return self.max_power_w / 1000 * hours * self.margin + self.resolution_kwh
+        return power_w / 1000 * hours * self.margin + self.resolution_kwh
 
 
 @dataclass(slots=True)
@@ -135,23 +158,77 @@ class MonotonicCounter:
     last_time: float | None = None
     offset: float = 0.0
     pending: list[tuple[float, float]] = field(default_factory=list)
+    rise_candidate: tuple[float, float] | None = None
     held_back: int = 0
     dropped: int = 0
 
     def update(
-        self, raw: float | None, now: float
+        self, raw: float | None, now: float, power_w: float | None = None
     ) -> tuple[float | None, CounterEvent | None]:
-        """Feed one reading taken at `now` (seconds); return what to publish."""
-        if raw is None or not math.isfinite(raw) or raw < 0:
+        """Feed one reading taken at `now` (seconds); return what to publish.
+
+        `power_w` is the power this counter integrates, as measured at this
+        poll and the one before (the larger of the two), when the meter has it.
+        """
+        if raw is None:
+            return self.published, None  # not read: nothing to hold back
+        if not math.isfinite(raw) or raw < 0:
             self.dropped += 1
             return self.published, None
         if self.last_raw is None or self.last_time is None or self.published is None:
-            return self._accept(raw, now), None
+            return self._first(raw, now), None
         rise = raw - self.last_raw
-        if 0 <= rise <= self.rule.max_increase(now - self.last_time):
-            self.pending.clear()
-            return self._accept(raw, now), None
+        elapsed = now - self.last_time
+        if 0 <= rise <= self.rule.max_increase(elapsed):
+            if power_w is None or self.rule.explained_by_power(rise, elapsed, power_w):
+                self.pending.clear()
+                self.rise_candidate = None
+                return self._accept(raw, now), None
+            return self._confirm_rise(raw, now), None
         return self._hold(raw, now)
+
+    def seed(self, raw: float, when: float) -> None:
+        """A reading taken before the first poll (the setup dialog's test read).
+
+        It is not published: it is a candidate the first poll's reading can
+        agree with, so a meter read correctly in the dialog shows its counter
+        from the first poll on, and a glitch in either is never a baseline.
+        """
+        if self.last_raw is None and math.isfinite(raw) and raw >= 0:
+            self.pending.append((raw, when))
+
+    def _first(self, raw: float, now: float) -> float | None:
+        """The first reading without a history: published once a second agrees.
+
+        A gateway that answers zeros after a reboot, or a garbled first block,
+        must not become the baseline: the true counter that follows would look
+        like a replaced meter, and the glitch would stay as an offset.
+        """
+        for earlier, when in self.pending:
+            if 0 <= raw - earlier <= self.rule.max_increase(now - when):
+                self.pending.clear()
+                return self._accept(raw, now)
+        self.pending = [*self.pending, (raw, now)][-self.rule.confirmations :]
+        self.held_back += 1
+        return self.published
+
+    def _confirm_rise(self, raw: float, now: float) -> float | None:
+        """A rise the measured power cannot explain: publish it once confirmed.
+
+        Confirmed by the next reading being at least as high and consistent
+        with it; a next reading back at the old level shows the rise was a
+        glitch, which was then never published.
+        """
+        candidate = self.rise_candidate
+        if candidate is not None:
+            earlier, when = candidate
+            if 0 <= raw - earlier <= self.rule.max_increase(now - when):
+                self.rise_candidate = None
+                self.pending.clear()
+                return self._accept(raw, now)
+        self.rise_candidate = (raw, now)
+        self.held_back += 1
+        return self.published
 
     def _accept(self, raw: float, now: float) -> float:
         """Take a reading consistent with the last one."""
@@ -177,6 +254,13 @@ class MonotonicCounter:
             return self.published, None  # _hold is only reached with a history
         previous = self.last_raw
         first_raw = self.pending[0][0]
+        if 0 < previous - first_raw < self.rule.reset_min_kwh:
+            # Back a little below the last reading, for good: the counter is
+            # returning from a glitch that was published. Follow it from
+            # here; what was published stays until it is passed again.
+            self.pending.clear()
+            self.last_raw = first_raw
+            return self._accept(raw, now), None
         # Continue from the last published value: the new level's first
         # reading counts as no consumption, the rest as real consumption.
         self.offset = self.published - first_raw

@@ -3,9 +3,10 @@
 from collections.abc import Mapping
 from dataclasses import dataclass
 import time
+from typing import Any
 
 from .decode import decode_in_block
-from .model import PlausibleRange, Profile, Quantity
+from .model import FunctionCode, PlausibleRange, Profile, Quantity
 from .plan import ReadRequest, plan_reads
 from .refusals import RefusalMemory
 from .sunspec import locate
@@ -104,6 +105,50 @@ class MeterReader:
         return await self.transport.read(
             request.function, request.address, request.count, self.unit_id
         )
+
+    def lessons(self) -> dict[str, Any]:
+        """What the meter's refusals taught, to keep across reloads and restarts.
+
+        Tied to the profile and unit id: another profile or meter starts afresh.
+        """
+        return {
+            "profile": self.profile.id,
+            "unit_id": self.unit_id,
+            "absent": sorted(str(quantity) for quantity in self.refusals.absent),
+            "cuts": sorted(
+                [int(function), address] for function, address in self.refusals.cuts
+            ),
+        }
+
+    def learn(self, lessons: Mapping[str, Any]) -> None:
+        """Start from what an earlier session learned: no re-learning on the bus.
+
+        A WAGO lacks some of its map's registers; learning that again after
+        each reload cost 11 requests, 6 of them refused. Lessons of another
+        profile or unit id, or that do not parse, are ignored.
+        """
+        if (
+            lessons.get("profile") != self.profile.id
+            or lessons.get("unit_id") != self.unit_id
+        ):
+            return
+        try:
+            absent = {Quantity(key) for key in lessons.get("absent", [])}
+            cuts = {(FunctionCode(int(f)), int(a)) for f, a in lessons.get("cuts", [])}
+        except TypeError, ValueError:
+            return
+        self.refusals.absent |= absent
+        self.refusals.cuts |= cuts
+        if self.profile.sunspec_model is None:
+            self.plan = plan_reads(
+                (
+                    spec
+                    for spec in self.profile.registers
+                    if spec.quantity not in absent
+                ),
+                self.profile.max_registers_per_request,
+                cuts=self.refusals.cuts,
+            )
 
     def _replan(self, answered: tuple[ReadRequest, ...]) -> None:
         """Keep the requests that just answered as the plan for the session.

@@ -23,7 +23,15 @@ from .heatpump import (
     OperatingMode,
 )
 from .http import CompanionClient, normalize_base_url
-from .thermal import HeatIntegrator, coefficient_of_performance, thermal_power_w
+from .thermal import (
+    Estimate,
+    HeatIntegrator,
+    Reason,
+    coefficient_of_performance,
+    cop,
+    thermal_power,
+    thermal_power_w,
+)
 from .thermostat import (
     SensorInfo,
     SensorReading,
@@ -42,6 +50,7 @@ __all__ = [
     "CompanionHttpError",
     "CompanionResponseError",
     "CompanionTimeoutError",
+    "Estimate",
     "HeatIntegrator",
     "HeatPumpClient",
     "HeatPumpHealth",
@@ -50,6 +59,7 @@ __all__ = [
     "ModeChange",
     "ModeSetting",
     "OperatingMode",
+    "Reason",
     "SensorInfo",
     "SensorReading",
     "ThermostatClient",
@@ -58,6 +68,8 @@ __all__ = [
     "ThermostatMode",
     "ThermostatStatus",
     "coefficient_of_performance",
+    "cop",
     "normalize_base_url",
+    "thermal_power",
     "thermal_power_w",
 ]

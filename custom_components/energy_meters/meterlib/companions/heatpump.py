@@ -2,14 +2,23 @@
 
 The service caches what it last read from the heat pump and serves it on
 `/status`; how old that cache is only `/health` tells (503 once older than
-30 s). Controls are separate POSTs. Two traps are documented in the
-reference and kept visible here: powering on also switches the unit from Auto
-to Heat, and the service's own automations may undo any control, so callers
-must re-read the status after a write rather than trust what they wrote.
+30 s, and only in its `detail` text). Controls are separate POSTs. Traps
+documented in the reference and kept visible here: powering on also switches
+the unit from Auto to Heat; `/status` shows a write only after the service's
+next poll of the pump (5-18 s later), so reading it right after a write
+returns the old value; and the service's own automations may undo any
+control. Writes can take long: a power-on is three Modbus writes of up to
+three tries each (19 s on a slow link), so writes get their own, longer
+timeout.
+
+Every reading is parsed as a finite number within a physical range, or is
+None: a NaN or a flow rate of 1e9 from a broken sensor must not reach an
+entity, let alone the heat-energy integral.
 """
 
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
+import re
 
 from .http import CompanionClient
 from .parsing import Fields
@@ -19,6 +28,15 @@ MAX_TARGET_TEMPERATURE = 60.0
 MIN_AUTO_MODE_OFFSET = -5
 MAX_AUTO_MODE_OFFSET = 5
 _HTTP_OK = 200
+# Physical ranges: outside them a reading is a sensor or transfer fault.
+WATER_TEMPERATURE_RANGE = (-20.0, 100.0)
+OUTDOOR_TEMPERATURE_RANGE = (-50.0, 60.0)
+SETPOINT_RANGE = (0.0, 100.0)
+FLOW_RATE_RANGE = (0.0, 100.0)
+"""L/min; a 7 kW unit circulates about 20."""
+PRESSURE_RANGE = (0.0, 10.0)
+"""Bar; a heating circuit's relief valve opens at 3."""
+_AGE_IN_DETAIL = re.compile(r"(\d+(?:\.\d+)?)\s*(?:s\b|sec|seconds)")
 
 
 class OperatingMode(StrEnum):
@@ -49,22 +67,36 @@ class HeatPumpStatus:
     """None for a state this library does not know (a newer firmware)."""
     mode_setting: ModeSetting | None
     """None for an `op_mode` value this library does not know."""
-    target_temperature: float
-    auto_mode_offset: int
-    flow_temperature: float
-    return_temperature: float
-    flow_rate: float
+    target_temperature: float | None
+    """The Heat-mode setpoint register, whatever the mode (Auto ignores it)."""
+    auto_mode_offset: int | None
+    flow_temperature: float | None
+    return_temperature: float | None
+    flow_rate: float | None
     """Litres per minute."""
-    outdoor_temperature: float
-    water_pressure: float
+    outdoor_temperature: float | None
+    water_pressure: float | None
     """Bar."""
     error_code: int
     has_error: bool
 
     @property
-    def temperature_delta(self) -> float:
+    def temperature_delta(self) -> float | None:
         """Flow minus return temperature (K): the heat the water carries per litre."""
+        if self.flow_temperature is None or self.return_temperature is None:
+            return None
         return self.flow_temperature - self.return_temperature
+
+    @property
+    def effective_target_temperature(self) -> float | None:
+        """The flow temperature the unit aims for, when the service knows it.
+
+        Only in Heat mode is that the setpoint register; in Auto the unit
+        follows its heating curve, which the service does not report.
+        """
+        if self.mode_setting is ModeSetting.HEAT:
+            return self.target_temperature
+        return None
 
     @classmethod
     def from_payload(cls, payload: object) -> HeatPumpStatus:
@@ -82,13 +114,23 @@ class HeatPumpStatus:
                 else None
             ),
             mode_setting=ModeSetting(op_mode) if op_mode in ModeSetting else None,
-            target_temperature=fields.number("target_temperature"),
-            auto_mode_offset=fields.integer("auto_mode_offset"),
-            flow_temperature=fields.number("flow_temperature"),
-            return_temperature=fields.number("return_temperature"),
-            flow_rate=fields.number("flow_rate"),
-            outdoor_temperature=fields.number("outdoor_temperature"),
-            water_pressure=fields.number("water_pressure"),
+            target_temperature=fields.measurement(
+                "target_temperature", *SETPOINT_RANGE
+            ),
+            auto_mode_offset=fields.whole_measurement(
+                "auto_mode_offset", MIN_AUTO_MODE_OFFSET, MAX_AUTO_MODE_OFFSET
+            ),
+            flow_temperature=fields.measurement(
+                "flow_temperature", *WATER_TEMPERATURE_RANGE
+            ),
+            return_temperature=fields.measurement(
+                "return_temperature", *WATER_TEMPERATURE_RANGE
+            ),
+            flow_rate=fields.measurement("flow_rate", *FLOW_RATE_RANGE),
+            outdoor_temperature=fields.measurement(
+                "outdoor_temperature", *OUTDOOR_TEMPERATURE_RANGE
+            ),
+            water_pressure=fields.measurement("water_pressure", *PRESSURE_RANGE),
             error_code=fields.integer("error_code"),
             has_error=fields.flag("has_error"),
         )
@@ -101,24 +143,39 @@ class HeatPumpHealth:
     fresh: bool
     status_age_seconds: float | None
     """None when the service has not read the heat pump yet (or did not say)."""
+    detail: str | None = None
+    """What a 503 said, for the log: "Status data is stale (35.2s old)"."""
 
     @classmethod
     def from_reply(cls, status: int, payload: object) -> HeatPumpHealth:
-        """Parse `/health`: 200 means fresh, 503 means stale (the body may vary)."""
+        """Parse `/health`: 200 means fresh, 503 means stale (the body may vary).
+
+        A 503 gives the age only inside its `detail` text (the real service's
+        HTTPException), so it is read from there; a field wins if present.
+        """
         if status == _HTTP_OK:
             fields = Fields(payload, "heat-pump health")
             fields.text("status")
             return cls(
                 fresh=True,
-                status_age_seconds=fields.optional_number("status_age_seconds"),
+                status_age_seconds=fields.measurement(
+                    "status_age_seconds", 0, float("inf")
+                ),
             )
-        age = payload.get("status_age_seconds") if isinstance(payload, dict) else None
-        return cls(
-            fresh=False,
-            status_age_seconds=float(age)
-            if isinstance(age, int | float) and not isinstance(age, bool)
-            else None,
+        raw = payload if isinstance(payload, dict) else {}
+        detail = raw.get("detail")
+        detail_text = str(detail) if detail is not None else None
+        age = (
+            Fields(raw, "heat-pump health").measurement(
+                "status_age_seconds", 0, float("inf")
+            )
+            if isinstance(raw.get("status_age_seconds"), int | float)
+            else None
         )
+        if age is None and detail_text is not None:
+            match = _AGE_IN_DETAIL.search(detail_text)
+            age = float(match.group(1)) if match else None
+        return cls(fresh=False, status_age_seconds=age, detail=detail_text)
 
 
 @dataclass(frozen=True, slots=True)

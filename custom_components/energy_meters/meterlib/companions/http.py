@@ -24,6 +24,10 @@ from .errors import (
 )
 
 DEFAULT_TIMEOUT = 10.0
+DEFAULT_WRITE_TIMEOUT = 45.0
+"""Writes wait longer: the heat pump's power-on takes up to 19 s on a slow link,
+and reporting failure for a write the service then completes is worse than
+waiting."""
 _DETAIL_LIMIT = 200  # characters of an error body worth keeping in a message
 
 
@@ -91,9 +95,12 @@ class CompanionClient:
         *,
         token: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        write_timeout: float = DEFAULT_WRITE_TIMEOUT,
         headers: Mapping[str, str] | None = None,
     ) -> None:
         """Remember where the service is; the session stays the caller's.
+
+        `timeout` bounds reads, `write_timeout` every POST (at least `timeout`).
 
         `headers` are sent with every request (an API key, say); a token
         becomes the Authorization header and wins over one given there.
@@ -101,6 +108,7 @@ class CompanionClient:
         self.base_url = normalize_base_url(base_url)
         self._session = session
         self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._write_timeout = aiohttp.ClientTimeout(total=max(timeout, write_timeout))
         self._headers = {"Accept": "application/json", **(headers or {})}
         if token:
             self._headers["Authorization"] = f"Bearer {token}"
@@ -116,6 +124,7 @@ class CompanionClient:
     ) -> Reply:
         """Send one request; return its JSON when the status is one of `accept`."""
         url = f"{self.base_url}{path}"
+        timeout = self._timeout if method == "GET" else self._write_timeout
         try:
             async with self._session.request(
                 method,
@@ -123,14 +132,14 @@ class CompanionClient:
                 json=body,
                 params=params,
                 headers=self._headers,
-                timeout=self._timeout,
+                timeout=timeout,
             ) as response:
                 status = response.status
                 content_type = response.headers.get("Content-Type", "").lower()
                 text = await response.text(errors="replace")
         except TimeoutError:
             raise CompanionTimeoutError(
-                f"no answer from {self.base_url} within {self._timeout.total:g} s"
+                f"no answer from {self.base_url} within {timeout.total:g} s"
             ) from None
         except aiohttp.ClientPayloadError as err:
             raise CompanionResponseError(

@@ -8,6 +8,7 @@ of a bare `KeyError`.
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+import math
 from typing import Any
 
 from .errors import MalformedPayloadError
@@ -37,11 +38,40 @@ class Fields:
         return self.raw.get(key) is not None
 
     def number(self, key: str) -> float:
-        """Return a number (int or float, but not a boolean)."""
+        """Return a finite number (int or float, but not a boolean).
+
+        Python's JSON decoder accepts the bare words NaN and Infinity, which a
+        service writing its JSON with Python sends for a broken reading; they
+        are refused here, since nothing downstream can compute with them.
+        """
         value = self.raw.get(key)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self._missing(key, "a number")
+        if not math.isfinite(value):
+            raise self._missing(key, "a finite number")
         return float(value)
+
+    def measurement(self, key: str, low: float, high: float) -> float | None:
+        """Return a reading within [low, high], or None when it cannot be one.
+
+        Absent, null, NaN, infinite or physically impossible values all mean
+        "no reading": an entity shows unknown for one poll instead of
+        publishing (and integrating) garbage. Only a value of the wrong type
+        raises, since that is another payload altogether.
+        """
+        value = self.raw.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self._missing(key, "a number")
+        if not math.isfinite(value) or not low <= value <= high:
+            return None
+        return float(value)
+
+    def whole_measurement(self, key: str, low: int, high: int) -> int | None:
+        """Return a whole-number reading within [low, high], or None (see above)."""
+        value = self.measurement(key, low, high)
+        return None if value is None or not value.is_integer() else int(value)
 
     def optional_number(self, key: str) -> float | None:
         """Return a number, or None when the field is absent or null."""

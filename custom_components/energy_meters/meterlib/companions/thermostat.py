@@ -6,6 +6,10 @@ always read-modify-write: read the current config, change the fields asked
 for, send everything back, including fields this library does not know
 (a newer service version may have added some). A lock keeps two changes from
 this client from interleaving and undoing each other.
+
+Readings are finite numbers within a physical range or None (a NaN from a
+sensor must not reach an entity). A sensor may come without an id; it is
+then known by its name (`SensorReading.key`).
 """
 
 import asyncio
@@ -23,6 +27,15 @@ MIN_TEMPERATURE = 18.0
 MAX_TEMPERATURE = 24.0
 MIN_HYSTERESIS = 0.1
 MAX_HYSTERESIS = 2.0
+MIN_ON_OFF_TIME = 1
+MAX_ON_OFF_TIME = 120
+MIN_SAMPLE_COUNT = 1
+MAX_SAMPLE_COUNT = 10
+MIN_CONTROL_INTERVAL = 60
+MAX_CONTROL_INTERVAL = 600
+AIR_TEMPERATURE_RANGE = (-50.0, 100.0)
+"""°C; a buffer-tank sensor reads up to 90."""
+PERCENT_RANGE = (0.0, 100.0)
 
 
 class ThermostatMode(StrEnum):
@@ -101,6 +114,8 @@ class ThermostatStatus:
     active_target: float | None
     heating_needed: bool | None
     reason: str | None
+    switch_locked_until: datetime | None = None
+    """Until when the minimum on/off time keeps the switch as it is."""
 
     @classmethod
     def from_payload(cls, payload: object) -> ThermostatStatus:
@@ -109,10 +124,14 @@ class ThermostatStatus:
         temps = fields.optional_child("all_temps")
         return cls(
             config=ThermostatConfig.from_payload(fields.raw.get("config")),
-            current_temp=fields.optional_number("current_temp"),
-            all_temps={name: temps.optional_number(name) for name in temps.raw}
+            current_temp=fields.measurement("current_temp", *AIR_TEMPERATURE_RANGE),
+            all_temps={
+                name: temps.measurement(name, *AIR_TEMPERATURE_RANGE)
+                for name in temps.raw
+            }
             if temps
             else {},
+            switch_locked_until=fields.optional_timestamp("switch_locked_until"),
             switch_state=fields.flag("switch_state"),
             active_target=fields.optional_number("active_target"),
             heating_needed=fields.optional_flag("heating_needed"),
@@ -124,14 +143,21 @@ class ThermostatStatus:
 class SensorReading:
     """The latest reading of one BLU sensor (any of its values may be missing)."""
 
-    sensor_id: str
+    sensor_id: str | None
+    """None for a sensor the gateway reported without an address."""
     sensor_name: str
     device_id: str | None
     gateway_id: str | None
     timestamp: datetime
     temperature: float | None
     humidity: float | None
-    battery: float | None
+    battery: int | None
+    """Percent; the sensor reports whole numbers."""
+
+    @property
+    def key(self) -> str:
+        """What identifies the sensor: its id, or its name when it has none."""
+        return self.sensor_id or self.sensor_name
 
     @classmethod
     def from_payload(cls, payload: object) -> SensorReading:
@@ -139,14 +165,14 @@ class SensorReading:
         fields = Fields(payload, "sensor reading")
         readings = fields.child("readings")
         return cls(
-            sensor_id=fields.text("sensor_id"),
+            sensor_id=fields.optional_text("sensor_id"),
             sensor_name=fields.text("sensor_name"),
             device_id=_optional_id(fields, "device_id"),
             gateway_id=fields.optional_text("gateway_id"),
             timestamp=fields.timestamp("timestamp"),
-            temperature=readings.optional_number("temperature"),
-            humidity=readings.optional_number("humidity"),
-            battery=readings.optional_number("battery"),
+            temperature=readings.measurement("temperature", *AIR_TEMPERATURE_RANGE),
+            humidity=readings.measurement("humidity", *PERCENT_RANGE),
+            battery=_battery(readings.measurement("battery", *PERCENT_RANGE)),
         )
 
 
@@ -154,7 +180,8 @@ class SensorReading:
 class SensorInfo:
     """One BLU sensor seen in the last seven days."""
 
-    sensor_id: str
+    sensor_id: str | None
+    """None for a sensor without an address (it cannot be matched to a reading)."""
     device_id: str | None
     sensor_type: str | None
     last_seen: datetime | None
@@ -168,7 +195,7 @@ class SensorInfo:
             fields.array("measurements") if fields.has("measurements") else []
         )
         return cls(
-            sensor_id=fields.text("sensor_id"),
+            sensor_id=fields.optional_text("sensor_id"),
             device_id=_optional_id(fields, "device_id"),
             sensor_type=fields.optional_text("sensor_type"),
             last_seen=fields.optional_timestamp("last_seen"),
@@ -195,6 +222,11 @@ class ThermostatHealth:
             shelly_connected=fields.optional_flag("shelly_connected"),
             control_loop_running=fields.optional_flag("control_loop_running"),
         )
+
+
+def _battery(percent: float | None) -> int | None:
+    """A battery level as the whole percent the sensor sends ("76", not "76.0")."""
+    return None if percent is None else round(percent)
 
 
 def _optional_id(fields: Fields, key: str) -> str | None:

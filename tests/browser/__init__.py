@@ -1,0 +1,1 @@
+"""Browser tests: Home Assistant's real frontend, driven with Chromium."""
