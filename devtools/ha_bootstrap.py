@@ -19,6 +19,7 @@ import math
 import os
 from pathlib import Path
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -333,20 +334,16 @@ def _link_integration(config_dir: Path, integration_dir: Path) -> None:
 def _link_blueprints(config_dir: Path) -> None:
     """Offer the repository's blueprints, as a user who imported them has them.
 
-    Linked, not copied, like the integration: a changed blueprint is used at the
-    next start.
+    Copied, not linked: Home Assistant finds blueprints with Path.glob, which
+    does not follow a symbolic link to a folder. Copied again at every start.
     """
     for source in sorted(BLUEPRINTS_DIR.glob("*/*")):
         if not source.is_dir():
             continue
-        link = config_dir / "blueprints" / source.parent.name / source.name
-        link.parent.mkdir(parents=True, exist_ok=True)
-        if link.is_symlink() and link.resolve() == source.resolve():
-            continue
-        if link.is_symlink():
-            link.unlink()
-        if not link.exists():
-            link.symlink_to(source.resolve(), target_is_directory=True)
+        target = config_dir / "blueprints" / source.parent.name / source.name
+        if target.is_symlink():
+            target.unlink()
+        shutil.copytree(source, target, dirs_exist_ok=True)
 
 
 def _preset_onboarding(config_dir: Path) -> None:

@@ -6,8 +6,8 @@ with exception 10 in hand-encoded Modbus TCP frames, as such a gateway does.
 """
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator
+import logging
 import socket
 import struct
 from typing import Any

@@ -43,9 +43,7 @@ async def test_32_meters_added_back_to_back_all_get_entities(
             assert result["type"] is FlowResultType.CREATE_ENTRY, result
         await hass.async_block_till_done()
 
-        devices = dr.async_entries_for_config_entry(
-            dr.async_get(hass), entry.entry_id
-        )
+        devices = dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)
         entities = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
         with_entities = {entity.device_id for entity in entities}
         meters = [device for device in devices if device.via_device_id is not None]

@@ -192,16 +192,20 @@ async def test_strict_meter_refusing_gaps(socket_enabled: None) -> None:
         assert len(reader.plan) < len(WAGO.registers)
 
 
-async def test_entity_of_refused_register_is_unknown(
+async def test_entity_of_refused_register_is_unavailable(
     hass: HomeAssistant, simulator: ModbusSimulator
 ) -> None:
-    """In Home Assistant: the refused quantity shows unknown, its neighbours values."""
+    """In Home Assistant: the refused quantity is unavailable, its neighbours show values.
+
+    Unavailable, not unknown: the meter does not have the register, as
+    docs/profiles.md says; "unknown" would be a value still to come.
+    """
     meter = simulator.meter(1)
     meter.refuse([POWER_L1])
     entry = await async_add_gateway(hass, simulator, name="Heat pump")
     power_l1 = hass.states.get("sensor.heat_pump_power_l1")
     assert power_l1 is not None
-    assert power_l1.state == "unknown"
+    assert power_l1.state == "unavailable"
     served = meter.served_values()
     for entity_id, quantity in (
         ("sensor.heat_pump_power_l2", Quantity.POWER_L2),
@@ -218,7 +222,7 @@ async def test_entity_of_refused_register_is_unknown(
     assert not any(record.refused for record in meter.requests)
     state = hass.states.get("sensor.heat_pump_power_l1")
     assert state is not None
-    assert state.state == "unknown"
+    assert state.state == "unavailable"
     await hass.config_entries.async_unload(entry.entry_id)
 
 

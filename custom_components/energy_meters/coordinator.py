@@ -279,9 +279,7 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
                     )
                 errors.append(str(err))
                 self._record_failure(subentry_id, status, err)
-                if self.transport.connect_failures or isinstance(
-                    err, GatewayUnreachableError
-                ):
+                if self.transport.connect_failures or self._link_suspect:
                     gateway_down = err
                 continue
             answered += 1

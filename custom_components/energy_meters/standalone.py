@@ -16,7 +16,7 @@ push kinds have no update interval and tell their listeners themselves.
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 import logging
 from typing import Any, Final, override
@@ -114,7 +114,9 @@ class StandaloneMeter(DataUpdateCoordinator[None]):
         )
         self.fields = fields
         self.quantities = frozenset(FIELD_QUANTITY[f] for f in fields)
-        self.quality = MeterQuality(quality_settings(entry.data), self.quantities)
+        # Not on a shared bus: no gateway's stale zeros to hold the first value for.
+        settings = replace(quality_settings(entry.data), confirm_first_reading=False)
+        self.quality = MeterQuality(settings, self.quantities)
         self.status = StandaloneStatus()
         self.store = CounterStore(hass, entry.entry_id)
 

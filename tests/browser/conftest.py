@@ -42,14 +42,18 @@ def _sockets(socket_enabled: None) -> None:
     """Every browser test talks to Home Assistant over HTTP on 127.0.0.1."""
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Headless Chromium (Debian's, not a downloaded one) driven by Playwright."""
+    """Headless Chromium (Debian's, not a downloaded one) driven by Playwright.
+
+    One per module, like Home Assistant: nothing of it outlives the browser tests
+    while the rest of the suite runs.
+    """
     require_browser()
     from playwright.sync_api import sync_playwright  # noqa: PLC0415 - may be missing
 
     with sync_playwright() as playwright:
-        loop_guard.adopt(playwright._loop)  # noqa: SLF001 - see loop_guard
+        loop_guard.adopt(playwright._loop)
         try:
             chromium = playwright.chromium.launch(
                 executable_path=chromium_executable(), args=CHROMIUM_ARGS, headless=True
@@ -65,13 +69,17 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture(scope="module")
-def module_folder(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def module_folder(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
     """A folder of this module's own: Home Assistant's config and logs."""
     return tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, Any, Any]:
     """Keep each phase's report on the test item, for the screenshot on failure."""
     report = yield
     setattr(item, f"report_{report.when}", report)

@@ -33,7 +33,9 @@ from tests.e2e.test_hass_process import _hass_command
 from . import loop_guard
 from .ui import HomeAssistantUI, Screenshots
 
-ACCOUNT = Account(username="browser", password="browser-secret-password", name="Browser")
+ACCOUNT = Account(
+    username="browser", password="browser-secret-password", name="Browser"
+)
 ARTIFACTS_ENV = "ENERGY_METERS_BROWSER_ARTIFACTS"
 DOCS_ENV = "ENERGY_METERS_DOCS_SCREENSHOTS"
 DEFAULT_ARTIFACTS = REPO_ROOT / "tests" / "browser" / "artifacts"

@@ -20,7 +20,7 @@ _EXECUTOR_THREADS = 4
 
 
 def adopt(loop: asyncio.AbstractEventLoop) -> None:
-    """Remember the loop of the running Playwright (one per session).
+    """Remember the loop of the running Playwright (one at a time).
 
     Playwright writes screenshots and downloads through the loop's default executor.
     Its threads would be started lazily, during some test, and Home Assistant's test
@@ -44,13 +44,13 @@ def forget() -> None:
 def resume() -> None:
     """Mark Playwright's loop running again, before a Playwright call."""
     if _loop and not _loop[0].is_closed():
-        asyncio._set_running_loop(_loop[0])  # noqa: SLF001 - see the module docstring
+        asyncio._set_running_loop(_loop[0])
 
 
 def park() -> None:
     """No running loop: pytest-asyncio may run its own."""
     if _loop:
-        asyncio._set_running_loop(None)  # noqa: SLF001 - see the module docstring
+        asyncio._set_running_loop(None)
 
 
 @contextmanager

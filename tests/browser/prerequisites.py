@@ -17,6 +17,7 @@ CHROMIUM_ARGS = [
 ]
 PLAYWRIGHT_MISSING = importlib.util.find_spec("playwright") is None
 
+
 def in_ci() -> bool:
     """Whether this run is CI's: there a missing browser is a failure, not a skip."""
     return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
@@ -24,7 +25,11 @@ def in_ci() -> bool:
 
 def chromium_executable() -> str | None:
     """$CHROMIUM, else chromium on the PATH, else Debian's /usr/bin/chromium."""
-    candidates = [os.environ.get("CHROMIUM"), shutil.which("chromium"), "/usr/bin/chromium"]
+    candidates = [
+        os.environ.get("CHROMIUM"),
+        shutil.which("chromium"),
+        "/usr/bin/chromium",
+    ]
     return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
 
 

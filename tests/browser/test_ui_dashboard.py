@@ -72,7 +72,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.timeout(300)]
 METER = Meter(name="Heat pump meter", unit_id=1, profile="wago_879_30xx")
 GERMAN_DASHBOARD_PATH = f"{DASHBOARD_URL_PATH}-de"
 DASHBOARD_VIEWPORT = {"width": 1400, "height": 1600}  # as devtools/screenshot.py
-BLUEPRINT = REPO_ROOT / "blueprints" / "automation" / "energy_meters" / "load_above_threshold.yaml"
+BLUEPRINT = (
+    REPO_ROOT
+    / "blueprints"
+    / "automation"
+    / "energy_meters"
+    / "load_above_threshold.yaml"
+)
 DE = Strings("de")
 
 
@@ -81,7 +87,8 @@ class _BlueprintLoader(yaml.SafeLoader):
 
 
 _BlueprintLoader.add_constructor(
-    "!input", lambda loader, node: loader.construct_scalar(node)  # type: ignore[arg-type]
+    "!input",
+    lambda loader, node: loader.construct_scalar(node),  # type: ignore[arg-type]
 )
 
 
@@ -118,10 +125,14 @@ def stack(module_folder: Path, services: list[CompanionService]) -> Iterator[Sta
     """Home Assistant set up as the demo: the meter, both services, the dashboard."""
     with home_assistant(module_folder, simulator_args=DEMO_SIMULATOR_ARGS) as running:
         add_gateway_with_meter(
-            running.api, Gateway(host=running.simulator_host, port=running.simulator_port), METER
+            running.api,
+            Gateway(host=running.simulator_host, port=running.simulator_port),
+            METER,
         )
         wait_for_live_values(running.api, METER.name, running.home_assistant)
-        set_up_companions(running.api, services, "127.0.0.1", "sensor.heat_pump_meter_power")
+        set_up_companions(
+            running.api, services, "127.0.0.1", "sensor.heat_pump_meter_power"
+        )
         assert install_dashboard(running.api), "the dashboard was there already"
         yield running
 
@@ -131,7 +142,10 @@ def spare_simulator(module_folder: Path) -> Iterator[int]:
     """A gateway nobody has configured, for the German first-meter form."""
     port = free_port()
     process = start_simulator(
-        sys.executable, host="127.0.0.1", port=port, log_path=module_folder / "spare.log"
+        sys.executable,
+        host="127.0.0.1",
+        port=port,
+        log_path=module_folder / "spare.log",
     )
     try:
         yield port
@@ -172,7 +186,10 @@ def _dashboard(ui: HomeAssistantUI, title: str) -> list[str]:
     expect(root).to_be_visible()
     # The cards render as their entities' states arrive; the charts draw a moment later.
     wait_until(
-        ui.page, lambda: len(numbers(texts_of(root))) > 10, timeout=30, what="values on the cards"
+        ui.page,
+        lambda: len(numbers(texts_of(root))) > 10,
+        timeout=30,
+        what="values on the cards",
     )
     ui.page.wait_for_timeout(3000)
     return texts_of(root)
@@ -237,7 +254,12 @@ def test_an_automation_made_from_a_blueprint(ui: HomeAssistantUI, stack: Stack) 
     listed = overview.get_by_text(name, exact=True)
     if not eventually(page, listed.is_visible, timeout=15):
         ui.shot("blueprint-missing")
-        folder = Path(stack.home_assistant.cwd) / "blueprints" / "automation" / "energy_meters"
+        folder = (
+            Path(stack.home_assistant.cwd)
+            / "blueprints"
+            / "automation"
+            / "energy_meters"
+        )
         state = (
             "is a symbolic link"
             if folder.is_symlink()
@@ -294,7 +316,9 @@ def test_an_automation_made_from_a_blueprint(ui: HomeAssistantUI, stack: Stack) 
             if s["entity_id"].startswith("automation.")
         ]
 
-    states = wait_until(page, automation_states, timeout=15, what="the automation's entity")
+    states = wait_until(
+        page, automation_states, timeout=15, what="the automation's entity"
+    )
     assert states == [(name, "on")], states
 
 
@@ -313,11 +337,17 @@ def german(stack: Stack) -> dict[str, Any]:
         ws.call(
             "frontend/set_user_data",
             key="language",
-            value={"language": "de", "number_format": "language", "time_format": "language"},
+            value={
+                "language": "de",
+                "number_format": "language",
+                "time_format": "language",
+            },
         )
         devices = ws.call("config/device_registry/list")
     for entry in config_entries(stack.api):
-        stack.api.post(f"/api/config/config_entries/entry/{entry['entry_id']}/reload", {})
+        stack.api.post(
+            f"/api/config/config_entries/entry/{entry['entry_id']}/reload", {}
+        )
     wait_for_live_values(stack.api, METER.name, stack.home_assistant)
     assert install_dashboard(stack.api, url_path=GERMAN_DASHBOARD_PATH)
     names = {d.get("name_by_user") or d.get("name") for d in devices}
@@ -371,10 +401,14 @@ def test_german_flows_show_no_english(
     dialog = ui.start_add_integration()
     ui.wait_for_dialog(DE("config", "step", "user", "title"))
     english.check("menu")
-    dialog.get_by_text(DE("config", "step", "user", "menu_options", "gateway"), exact=True).click()
+    dialog.get_by_text(
+        DE("config", "step", "user", "menu_options", "gateway"), exact=True
+    ).click()
     ui.wait_for_dialog(DE("config", "step", "gateway", "title"))
     english.check("gateway form")
-    host, port = (DE("config", "step", "gateway", "data", key) for key in ("host", "port"))
+    host, port = (
+        DE("config", "step", "gateway", "data", key) for key in ("host", "port")
+    )
     ui.fill({host: "127.0.0.1", port: free_port()})
     ui.submit()
     ui.wait_for_alert(template_pattern(DE("config", "error", "cannot_connect")))
@@ -391,16 +425,24 @@ def test_german_flows_show_no_english(
     english.check("first meter form, sections open")
     ui.fill({DE(*meter, "data", "unit_id"): 9})
     ui.submit()
-    ui.wait_for_alert(template_pattern(DE("config", "error", "no_response")), timeout=60)
+    ui.wait_for_alert(
+        template_pattern(DE("config", "error", "no_response")), timeout=60
+    )
     _de_meter_sections(ui, meter)
     english.check("first meter form, silent unit")
     ui.shot("de-first-meter-error", full_page=True)
     ui.close_dialog()
 
     # The gateway of the demo: add a meter, the options, reconfigure its meter.
-    gateway = next(e for e in config_entries(stack.api) if e["title"].endswith(f":{stack.simulator_port}"))
+    gateway = next(
+        e
+        for e in config_entries(stack.api)
+        if e["title"].endswith(f":{stack.simulator_port}")
+    )
     ui.open_integration_page()
-    ui.entry_menu(gateway["title"], DE("config_subentries", "meter", "initiate_flow", "user"))
+    ui.entry_menu(
+        gateway["title"], DE("config_subentries", "meter", "initiate_flow", "user")
+    )
     ui.wait_for_dialog(DE("config_subentries", "meter", "step", "user", "title"))
     _de_meter_sections(ui, ("config_subentries", "meter", "step", "user"))
     english.check("add meter form")
@@ -433,7 +475,9 @@ def test_german_entity_names(stack: Stack, german: dict[str, Any]) -> None:
         for key in ("power", "energy_import", "frequency", "voltage_l1", "load_level")
     }
     shown = {
-        entity_id: stack.api.get(f"/api/states/{entity_id}")["attributes"]["friendly_name"]
+        entity_id: stack.api.get(f"/api/states/{entity_id}")["attributes"][
+            "friendly_name"
+        ]
         for entity_id in expected
     }
     assert shown == expected

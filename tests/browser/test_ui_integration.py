@@ -9,7 +9,7 @@ artefact folder (tests/browser/artifacts/integration/ unless
 $ENERGY_METERS_BROWSER_ARTIFACTS says otherwise).
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 import json
 from pathlib import Path
 import re
@@ -94,7 +94,9 @@ def _first_meter_label(key: str, section: str | None = None) -> str:
 @pytest.fixture(scope="module")
 def stack(module_folder: Path) -> Iterator[Stack]:
     """Home Assistant and a simulator with WAGO meters on unit ids 1 and 2."""
-    with home_assistant(module_folder, simulator_args=("--unit", str(SECOND_UNIT))) as running:
+    with home_assistant(
+        module_folder, simulator_args=("--unit", str(SECOND_UNIT))
+    ) as running:
         yield running
 
 
@@ -163,13 +165,17 @@ def gateway(stack: Stack) -> dict[str, Any]:
 # --- a. logging in -------------------------------------------------------------------------
 
 
-def test_log_in_on_the_login_page(browser: Browser, stack: Stack, shots: Screenshots) -> None:
+def test_log_in_on_the_login_page(
+    browser: Browser, stack: Stack, shots: Screenshots
+) -> None:
     """Username and password typed on Home Assistant's login page open the frontend."""
     with browser_tab(browser, stack, language="en", shots=shots) as fresh:
         ui = fresh.ui
         ui.log_in(ACCOUNT)
         assert "/auth/" not in ui.page.url
-        expect(ui.page.locator("ha-sidebar").get_by_text(ACCOUNT.name, exact=True)).to_be_visible()
+        expect(
+            ui.page.locator("ha-sidebar").get_by_text(ACCOUNT.name, exact=True)
+        ).to_be_visible()
         ui.shot("logged-in")
 
 
@@ -184,9 +190,16 @@ def test_add_gateway_and_first_meter_with_the_defaults(
     dialog = ui.start_add_integration()
     ui.wait_for_dialog(EN("config", "step", "user", "title"))
     ui.shot("add-menu")
-    dialog.get_by_text(EN("config", "step", "user", "menu_options", "gateway"), exact=True).click()
+    dialog.get_by_text(
+        EN("config", "step", "user", "menu_options", "gateway"), exact=True
+    ).click()
     ui.wait_for_dialog(EN("config", "step", "gateway", "title"))
-    ui.fill({_gateway_label("host"): "127.0.0.1", _gateway_label("port"): stack.simulator_port})
+    ui.fill(
+        {
+            _gateway_label("host"): "127.0.0.1",
+            _gateway_label("port"): stack.simulator_port,
+        }
+    )
     ui.shot("gateway-form")
     ui.submit()
 
@@ -225,7 +238,9 @@ def test_add_a_second_meter_to_the_gateway(
 ) -> None:
     """The gateway's ⋮ -> Add meter: unit id 2, a name, a load band of its own."""
     ui.open_integration_page()
-    ui.entry_menu(gateway["title"], EN("config_subentries", "meter", "initiate_flow", "user"))
+    ui.entry_menu(
+        gateway["title"], EN("config_subentries", "meter", "initiate_flow", "user")
+    )
     ui.wait_for_dialog(EN("config_subentries", "meter", "step", "user", "title"))
     ui.fill({_meter_label("unit_id"): SECOND_UNIT, _meter_label("name"): SECOND_METER})
     ui.expand(EN.meter_section("user", "signals"))
@@ -258,8 +273,12 @@ def _open_reconfigure(ui: HomeAssistantUI, meter: str) -> None:
     ui.expand(EN.meter_section("reconfigure", "data_quality"))
 
 
-def _numbers(ui: HomeAssistantUI, fields: dict[str, tuple[str, str | None]]) -> dict[str, float]:
-    shown = ui.values(EN.meter_field("reconfigure", key, section) for key, section in fields.values())
+def _numbers(
+    ui: HomeAssistantUI, fields: Mapping[str, tuple[str, str | None]]
+) -> dict[str, float]:
+    shown = ui.values(
+        EN.meter_field("reconfigure", key, section) for key, section in fields.values()
+    )
     return {
         name: float(shown[EN.meter_field("reconfigure", key, section)])
         for name, (key, section) in fields.items()
@@ -276,12 +295,16 @@ def test_reconfigure_a_meter_shows_its_current_settings(
     _open_reconfigure(ui, SECOND_METER)
     ui.shot("reconfigure-form", full_page=True)
     label = EN.meter_field
-    assert ui.values([label("reconfigure", "unit_id"), label("reconfigure", "name")]) == {
+    assert ui.values(
+        [label("reconfigure", "unit_id"), label("reconfigure", "name")]
+    ) == {
         label("reconfigure", "unit_id"): str(SECOND_UNIT),
         label("reconfigure", "name"): SECOND_METER,
     }
     assert ui.selected(label("reconfigure", "profile")) == _profile(WAGO)
-    assert ui.selected(label("reconfigure", "role")) == EN("selector", "role", "options", "zone")
+    assert ui.selected(label("reconfigure", "role")) == EN(
+        "selector", "role", "options", "zone"
+    )
     fields = {
         "idle": ("load_idle_w", "signals"),
         "medium": ("load_medium_kw", "signals"),
@@ -329,7 +352,9 @@ def _open_options(ui: HomeAssistantUI, gateway: dict[str, Any]) -> str:
         "button", name=ui.words.configure, exact=True
     ).first.click()
     ui.wait_for_dialog(EN("options", "step", "init", "title"))
-    return ui.field(EN("options", "step", "init", "data", "scan_interval")).input_value()
+    return ui.field(
+        EN("options", "step", "init", "data", "scan_interval")
+    ).input_value()
 
 
 def test_change_the_poll_interval(ui: HomeAssistantUI, gateway: dict[str, Any]) -> None:
@@ -353,7 +378,9 @@ def test_errors_keep_what_was_typed(
 ) -> None:
     """Closed port, a unit id nobody answers on, a profile that does not fit."""
     dialog = ui.start_add_integration()
-    dialog.get_by_text(EN("config", "step", "user", "menu_options", "gateway"), exact=True).click()
+    dialog.get_by_text(
+        EN("config", "step", "user", "menu_options", "gateway"), exact=True
+    ).click()
     ui.wait_for_dialog(EN("config", "step", "gateway", "title"))
     host, port = _gateway_label("host"), _gateway_label("port")
     closed_port = free_port()
@@ -374,7 +401,9 @@ def test_errors_keep_what_was_typed(
     ui.expand(quality)
     ui.fill({max_power: "12.5"})
     ui.submit()
-    ui.wait_for_alert(template_pattern(EN("config", "error", "no_response")), timeout=60)
+    ui.wait_for_alert(
+        template_pattern(EN("config", "error", "no_response")), timeout=60
+    )
     ui.expand(quality)
     ui.shot("error-silent-unit", full_page=True)
     typed = {unit: str(SILENT_UNIT), name: "Typed name", max_power: "12.5"}
@@ -396,7 +425,11 @@ def test_errors_keep_what_was_typed(
     assert ui.values(typed) == typed
     assert ui.selected(profile) == _profile(WRONG_PROFILE)
     ui.close_dialog()
-    assert not [e for e in config_entries(stack.api) if e["title"].endswith(f":{spare_simulator}")]
+    assert not [
+        e
+        for e in config_entries(stack.api)
+        if e["title"].endswith(f":{spare_simulator}")
+    ]
 
 
 # --- g. the same gateway under another name ------------------------------------------------
@@ -407,9 +440,16 @@ def test_the_same_gateway_by_another_name_is_refused(
 ) -> None:
     """localhost:PORT is 127.0.0.1:PORT, which is configured already."""
     dialog = ui.start_add_integration()
-    dialog.get_by_text(EN("config", "step", "user", "menu_options", "gateway"), exact=True).click()
+    dialog.get_by_text(
+        EN("config", "step", "user", "menu_options", "gateway"), exact=True
+    ).click()
     ui.wait_for_dialog(EN("config", "step", "gateway", "title"))
-    ui.fill({_gateway_label("host"): "localhost", _gateway_label("port"): stack.simulator_port})
+    ui.fill(
+        {
+            _gateway_label("host"): "localhost",
+            _gateway_label("port"): stack.simulator_port,
+        }
+    )
     ui.submit()
     ui.wait_for_dialog_text(EN("config", "abort", "already_configured"))
     ui.shot("already-configured")

@@ -97,7 +97,9 @@ class Strings:
 
     def meter_section(self, step: str, section: str) -> str:
         """The title of a collapsed section of the meter subentry form."""
-        return self("config_subentries", "meter", "step", step, "sections", section, "name")
+        return self(
+            "config_subentries", "meter", "step", step, "sections", section, "name"
+        )
 
 
 def template_pattern(template: str) -> re.Pattern[str]:
@@ -244,7 +246,9 @@ FRONTEND = {
         close="Schließen",
         menu="Menü",
         configure="Konfigurieren",
-        finish=re.compile(r"^(Fertig|Überspringen und fertigstellen|Abschließen|Schließen)$"),
+        finish=re.compile(
+            r"^(Fertig|Überspringen und fertigstellen|Abschließen|Schließen)$"
+        ),
         download_diagnostics="Diagnosedaten herunterladen",
         automations_and_scenes="Automationen & Szenen",
         blueprints="Blaupausen",
@@ -282,7 +286,9 @@ class Screenshots:
         page.screenshot(path=path, full_page=full_page, animations="disabled")
         return path
 
-    def for_docs(self, page: Page, file_name: str, *, locator: Locator | None = None) -> Path:
+    def for_docs(
+        self, page: Page, file_name: str, *, locator: Locator | None = None
+    ) -> Path:
         """An artefact screenshot that also goes to docs/images/file_name when asked."""
         path = self.folder / f"docs-{file_name}"
         if locator is None:
@@ -362,7 +368,10 @@ class HomeAssistantUI:
     def is_logged_in(self) -> bool:
         """Whether the page shows the frontend (not the login page, not a blank tab)."""
         page = self.page
-        return page.url.startswith(self.base_url) and page.locator("ha-sidebar").is_visible()
+        return (
+            page.url.startswith(self.base_url)
+            and page.locator("ha-sidebar").is_visible()
+        )
 
     def ensure_logged_in(self, account: Account) -> None:
         """Log in, unless the tab already shows the frontend."""
@@ -387,7 +396,9 @@ class HomeAssistantUI:
     def open_integration_page(self) -> Locator:
         """Settings -> Devices & services -> the Energy Meters card."""
         self.open_devices_and_services()
-        self.page.locator("ha-integration-card", has_text=INTEGRATION_TITLE).first.click()
+        self.page.locator(
+            "ha-integration-card", has_text=INTEGRATION_TITLE
+        ).first.click()
         page = self.page.locator("ha-config-integration-page")
         expect(page.locator("ha-config-entry-row").first).to_be_visible()
         return page
@@ -408,22 +419,28 @@ class HomeAssistantUI:
     def entry_row(self, title: str) -> Locator:
         """The row of a config entry (a gateway) on the integration page."""
         page = self.page.locator("ha-config-integration-page")
-        return page.locator("ha-config-entry-row").filter(
-            has=self.page.get_by_text(title, exact=True)
-        ).first
+        return (
+            page.locator("ha-config-entry-row")
+            .filter(has=self.page.get_by_text(title, exact=True))
+            .first
+        )
 
     def entry_menu(self, title: str, item: str) -> None:
         """Open the ⋮ menu of a config entry's row and click an item."""
         row = self.entry_row(title)
         row.get_by_role("button", name=self.words.menu, exact=True).first.click()
-        self.page.locator("ha-dropdown-item:visible").filter(has_text=item).first.click()
+        self.page.locator("ha-dropdown-item:visible").filter(
+            has_text=item
+        ).first.click()
 
     def sub_entry_row(self, title: str) -> Locator:
         """The row of a subentry (a meter) on the integration page."""
         page = self.page.locator("ha-config-integration-page")
-        return page.locator("ha-config-sub-entry-row").filter(
-            has=self.page.get_by_text(title, exact=True)
-        ).first
+        return (
+            page.locator("ha-config-sub-entry-row")
+            .filter(has=self.page.get_by_text(title, exact=True))
+            .first
+        )
 
     # --- the config flow dialog ---
 
@@ -492,9 +509,12 @@ class HomeAssistantUI:
 
     def expand(self, section_title: str) -> None:
         """Open a collapsed section of the dialog's form (if it is not open yet)."""
-        panel = self.flow_dialog().locator("ha-expansion-panel").filter(
-            has_text=section_title
-        ).first
+        panel = (
+            self.flow_dialog()
+            .locator("ha-expansion-panel")
+            .filter(has_text=section_title)
+            .first
+        )
         summary = panel.locator("#summary")
         if summary.get_attribute("aria-expanded") != "true":
             summary.click()
@@ -502,7 +522,12 @@ class HomeAssistantUI:
 
     def selected(self, label: str) -> str:
         """The option a dropdown of the dialog shows as chosen."""
-        select = self.flow_dialog().locator("ha-selector-select").filter(has_text=label).first
+        select = (
+            self.flow_dialog()
+            .locator("ha-selector-select")
+            .filter(has_text=label)
+            .first
+        )
         texts: list[str] = select.evaluate(VISIBLE_TEXTS_JS)
         # label, "*" (required), the chosen option, the description
         rest = [t for t in texts if t not in {label, "*", f"{label}*", f"{label} *"}]
@@ -510,9 +535,16 @@ class HomeAssistantUI:
 
     def choose(self, label: str, option: str) -> None:
         """Open a dropdown of the dialog by its label and click an option."""
-        select = self.flow_dialog().locator("ha-selector-select").filter(has_text=label).first
+        select = (
+            self.flow_dialog()
+            .locator("ha-selector-select")
+            .filter(has_text=label)
+            .first
+        )
         select.click()
-        self.page.locator("ha-dropdown-item:visible").filter(has_text=option).first.click()
+        self.page.locator("ha-dropdown-item:visible").filter(
+            has_text=option
+        ).first.click()
         wait_until(
             self.page,
             lambda: self.selected(label) == option,
@@ -522,12 +554,18 @@ class HomeAssistantUI:
 
     def submit(self) -> None:
         """Press the dialog's submit button."""
-        self.flow_dialog().get_by_role("button", name=self.words.submit, exact=True).click()
+        self.flow_dialog().get_by_role(
+            "button", name=self.words.submit, exact=True
+        ).click()
 
     def alerts(self) -> list[str]:
         """The error messages the dialog shows."""
         alerts = self.flow_dialog().locator("ha-alert[alert-type='error']")
-        return [" ".join(a.evaluate(VISIBLE_TEXTS_JS)) for a in alerts.all() if a.is_visible()]
+        return [
+            " ".join(a.evaluate(VISIBLE_TEXTS_JS))
+            for a in alerts.all()
+            if a.is_visible()
+        ]
 
     def wait_for_alert(self, pattern: re.Pattern[str], timeout: float = 30.0) -> str:
         """Wait until the dialog shows an error matching pattern; return its text."""

@@ -47,6 +47,7 @@ class QualitySettings:
 
     max_power_w: float = DEFAULT_MAX_POWER_W
     confirmations: int = DEFAULT_CONFIRMATIONS
+    confirm_first_reading: bool = True
 
     def spike_rule(self, quantity: Quantity) -> SpikeRule:
         """Physical bounds and jump tolerance for an instantaneous quantity."""
@@ -93,7 +94,9 @@ class QualitySettings:
     def counter_rule(self) -> CounterRule:
         """Limits for the energy counters of this meter."""
         return CounterRule(
-            max_power_w=self.max_power_w, confirmations=self.confirmations + 1
+            max_power_w=self.max_power_w,
+            confirmations=self.confirmations + 1,
+            confirm_first=self.confirm_first_reading,
         )
 
 

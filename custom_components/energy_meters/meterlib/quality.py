@@ -114,6 +114,10 @@ class CounterRule:
     resolution_kwh: float = 0.01
     confirmations: int = 3
     reset_min_kwh: float = 1.0
+    # A meter polled over a shared bus answers its first poll with whatever
+    # the gateway has (zeros after a reboot): its first reading waits for a
+    # second. A meter that pushes its own values (MQTT, HTTP) is taken at once.
+    confirm_first: bool = True
 
     def max_increase(self, elapsed_s: float) -> float:
         """The largest rise (kWh) physically possible in `elapsed_s` seconds."""
@@ -162,7 +166,7 @@ class MonotonicCounter:
     held_back: int = 0
     dropped: int = 0
 
-    def update(
+    def update(  # noqa: PLR0911 (one answer per case of the rules above)
         self, raw: float | None, now: float, power_w: float | None = None
     ) -> tuple[float | None, CounterEvent | None]:
         """Feed one reading taken at `now` (seconds); return what to publish.
@@ -176,6 +180,8 @@ class MonotonicCounter:
             self.dropped += 1
             return self.published, None
         if self.last_raw is None or self.last_time is None or self.published is None:
+            if not self.rule.confirm_first:
+                return self._accept(raw, now), None
             return self._first(raw, now), None
         rise = raw - self.last_raw
         elapsed = now - self.last_time
