@@ -25,7 +25,7 @@ def adopt(loop: asyncio.AbstractEventLoop) -> None:
     Playwright writes screenshots and downloads through the loop's default executor.
     Its threads would be started lazily, during some test, and Home Assistant's test
     plugin fails a test that leaves a new thread behind; so all of them are started
-    now, before the first test, and live until the session ends.
+    now, before the first test, and live until Playwright stops.
     """
     _loop[:] = [loop]
     executor = ThreadPoolExecutor(_EXECUTOR_THREADS, thread_name_prefix="playwright-io")
