@@ -54,6 +54,22 @@ def test_two_different_glitches_in_a_row_do_not_confirm_each_other() -> None:
     assert spike_filter.update(1005) == (1005, Verdict.PUBLISHED)
 
 
+def test_a_glitch_on_the_first_reading_after_an_outage_is_held() -> None:
+    """Back from an outage, a spike waits for a second reading; it is never shown.
+
+    While it waits the value is unknown: the reading from before the outage is
+    minutes old and is not shown again. A value close to it is shown at once.
+    """
+    spike_filter = SpikeFilter(POWER)
+    assert feed(spike_filter, [2000, 2010]) == [2000, 2010]
+    spike_filter.go_stale()
+    assert feed(spike_filter, [40000, 2020, 2030]) == [None, 2020, 2030]
+    spike_filter.go_stale()
+    assert feed(spike_filter, [2005]) == [2005]
+    spike_filter.go_stale()
+    assert feed(spike_filter, [9000, 9010, 9020]) == [None, 9010, 9020]
+
+
 RULE = CounterRule(max_power_w=10_000)
 
 

@@ -346,9 +346,8 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
             _LOGGER.info(
                 "%s: meter %s is answering again", self.name, self.titles[subentry_id]
             )
-            # Its last power, voltage, … are minutes old: held against them,
-            # a real change would bring the stale value back on screen.
-            self.qualities[subentry_id].forget_instantaneous()
+            # Its last power, voltage, … are minutes old: never shown again.
+            self.qualities[subentry_id].after_outage()
         filtered = self.qualities[subentry_id].apply(
             reading.values, dt_util.utcnow().timestamp()
         )

@@ -178,16 +178,16 @@ class MeterQuality:
             if quantity in self.counters:
                 self.counters[quantity].seed(float(value), when)
 
-    def forget_instantaneous(self) -> None:
-        """Start the spike filters afresh, as after a restart.
+    def after_outage(self) -> None:
+        """For a meter that was unavailable: its last values are as old as the outage.
 
-        For a meter that was unavailable: its last published values are as
-        old as the outage, so the next plausible reading is taken as it is.
-        Counters keep their state: they must never go back.
+        They are not shown again, but a first reading back far from them waits
+        for a second that agrees, as a spike would (a gateway's first answer
+        after an outage is the likeliest to be wrong). Counters keep their
+        state: they must never go back.
         """
         for spike in self.spikes.values():
-            spike.published = None
-            spike.pending.clear()
+            spike.go_stale()
         self._previous_power.clear()
 
     def _held(self) -> int:

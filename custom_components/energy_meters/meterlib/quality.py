@@ -69,6 +69,9 @@ class SpikeFilter:
     pending: list[float] = field(default_factory=list)
     held_back: int = 0
     dropped: int = 0
+    # The published value is from before an outage: it still tells a glitch
+    # (far from it) from a steady value, but must not be shown again.
+    stale: bool = False
 
     def update(self, value: float | None) -> tuple[float | None, str]:
         """Feed one reading; return what to publish and why.
@@ -77,13 +80,14 @@ class SpikeFilter:
         reading at all: it is not counted as held back.
         """
         if value is None:
-            return self.published, Verdict.IMPOSSIBLE
+            return self._shown(), Verdict.IMPOSSIBLE
         if not self.rule.plausible(value):
             self.dropped += 1
-            return self.published, Verdict.IMPOSSIBLE
+            return self._shown(), Verdict.IMPOSSIBLE
         if self.published is None or self.rule.close(self.published, value):
             self.pending.clear()
             self.published = value
+            self.stale = False
             return value, Verdict.PUBLISHED
         if self.pending and not self.rule.close(self.pending[-1], value):
             self.pending.clear()
@@ -91,9 +95,24 @@ class SpikeFilter:
         if len(self.pending) >= self.rule.confirmations:
             self.pending.clear()
             self.published = value
+            self.stale = False
             return value, Verdict.PUBLISHED
         self.held_back += 1
-        return self.published, Verdict.HELD
+        return self._shown(), Verdict.HELD
+
+    def go_stale(self) -> None:
+        """The meter was unavailable: what was published is as old as the outage.
+
+        It stays the reference, so a glitch on the first reading back is held
+        like any other (unknown until a second reading agrees), while a value
+        close to it is shown at once.
+        """
+        self.pending.clear()
+        self.stale = self.published is not None
+
+    def _shown(self) -> float | None:
+        """What to show while a reading is held: nothing older than an outage."""
+        return None if self.stale else self.published
 
 
 @dataclass(frozen=True, slots=True)
