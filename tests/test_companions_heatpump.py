@@ -21,7 +21,7 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 import pytest
 
-from custom_components.energy_meters.companion_coordinator import HeatPumpCoordinator
+from custom_components.energy_meters.companions.coordinator import HeatPumpCoordinator
 from custom_components.energy_meters.const import DOMAIN
 from custom_components.energy_meters.diagnostics import (
     async_get_config_entry_diagnostics,

@@ -33,7 +33,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.energy_meters import const
-from custom_components.energy_meters.companion_coordinator import (
+from custom_components.energy_meters.companions.coordinator import (
     HeatPumpCoordinator,
     ThermostatCoordinator,
 )

@@ -16,7 +16,7 @@ from pytest_homeassistant_custom_component.common import (
     mock_restore_cache_with_extra_data,
 )
 
-from custom_components.energy_meters.companion_coordinator import HeatPumpCoordinator
+from custom_components.energy_meters.companions.coordinator import HeatPumpCoordinator
 from custom_components.energy_meters.const import DOMAIN
 from custom_components.energy_meters.meterlib.model import Quantity
 from simulator.server import ModbusSimulator

@@ -30,12 +30,12 @@ from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr
 import pytest
 
-from custom_components.energy_meters.companion_coordinator import ThermostatCoordinator
+from custom_components.energy_meters.companions.coordinator import ThermostatCoordinator
+from custom_components.energy_meters.companions.thermostat_entities import Thermostat
 from custom_components.energy_meters.const import DOMAIN
 from custom_components.energy_meters.diagnostics import (
     async_get_config_entry_diagnostics,
 )
-from custom_components.energy_meters.thermostat_entities import Thermostat
 from simulator.services import BluSensor, FaultKind, ThermostatService
 
 from .companions_fixtures import (

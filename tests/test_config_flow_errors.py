@@ -24,7 +24,7 @@ from pytest_homeassistant_custom_component import plugins as ha_test_plugins
 
 from custom_components.energy_meters.const import DOMAIN, SUBENTRY_METER
 from custom_components.energy_meters.meterlib.companions.errors import CompanionError
-from custom_components.energy_meters.standalone_flow import _http_read_error
+from custom_components.energy_meters.single_meters.flow import _http_read_error
 from simulator.faults import Fault
 from simulator.server import ModbusSimulator
 

@@ -16,7 +16,7 @@ from homeassistant.data_entry_flow import FlowResultType
 import pytest
 
 from custom_components.energy_meters.const import DOMAIN, SUBENTRY_METER
-from custom_components.energy_meters.standalone_flow import (
+from custom_components.energy_meters.single_meters.flow import (
     GUARD_SCHEMA,
     HTTP_SCHEMA,
     MQTT_SCHEMA,

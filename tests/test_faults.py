@@ -29,7 +29,7 @@ from custom_components.energy_meters.const import (
     MAX_POLLS_TO_SKIP,
     SUBENTRY_METER,
 )
-from custom_components.energy_meters.coordinator import GatewayCoordinator
+from custom_components.energy_meters.gateway.coordinator import GatewayCoordinator
 from custom_components.energy_meters.meterlib.model import Quantity
 from custom_components.energy_meters.repairs import counter_reset_issue_id
 from simulator.faults import Fault

@@ -47,7 +47,7 @@ from .companions_fixtures import (  # noqa: F401
     fixture_thermostat_service,
 )
 from .helpers import async_add_gateway, wago_meter
-from .standalone_fixtures import fixture_http_meter, fixture_mqtt  # noqa: F401
+from .single_meter_fixtures import fixture_http_meter, fixture_mqtt  # noqa: F401
 
 TRANSLATIONS = (
     Path(__file__).parent.parent / "custom_components/energy_meters/translations"
@@ -740,19 +740,23 @@ def test_every_field_of_the_fixed_forms_is_fuzzed() -> None:
     boolean selector takes any value as true or false, the unit dropdowns are
     the method's kind, the paths are all read by one function.
     """
-    from custom_components.energy_meters import (  # noqa: PLC0415
-        config_flow,
-        site_flow,
-        standalone_flow,
+    from custom_components.energy_meters.gateway import (  # noqa: PLC0415
+        flow as gateway_flow,
+    )
+    from custom_components.energy_meters.single_meters import (  # noqa: PLC0415
+        flow as single_meter_flow,
+    )
+    from custom_components.energy_meters.site import (  # noqa: PLC0415
+        flow as site_flow,
     )
 
     unfuzzed = {"verify_ssl", "energy_unit"}
-    assert _field_names(config_flow.GATEWAY_SCHEMA) == set(GATEWAY_FIELDS)
+    assert _field_names(gateway_flow.GATEWAY_SCHEMA) == set(GATEWAY_FIELDS)
     assert _field_names(site_flow.CAPACITY_SCHEMA) == set(STEPS["site"].fields)
     for schema, step in (
-        (standalone_flow.HTTP_SCHEMA, "http_meter"),
-        (standalone_flow.MQTT_SCHEMA, "mqtt_meter"),
-        (standalone_flow.GUARD_SCHEMA, "guard"),
+        (single_meter_flow.HTTP_SCHEMA, "http_meter"),
+        (single_meter_flow.MQTT_SCHEMA, "mqtt_meter"),
+        (single_meter_flow.GUARD_SCHEMA, "guard"),
     ):
         fields = {
             name

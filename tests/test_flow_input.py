@@ -18,14 +18,14 @@ from homeassistant.data_entry_flow import FlowResultType
 import pytest
 
 from custom_components.energy_meters.const import DOMAIN, SUBENTRY_METER
-from custom_components.energy_meters.profiles import user_profile_dir
+from custom_components.energy_meters.gateway.profiles import user_profile_dir
 from simulator.http_meter import HttpMeter
 from simulator.server import ModbusSimulator
 from simulator.services import HeatPumpService
 
 from .companions_fixtures import fixture_heatpump_service  # noqa: F401
 from .helpers import async_add_gateway
-from .standalone_fixtures import (  # noqa: F401
+from .single_meter_fixtures import (  # noqa: F401
     fixture_http_meter,
     http_form,
     start_http_flow,

@@ -23,7 +23,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.energy_meters.const import DOMAIN
-from custom_components.energy_meters.guard import CONFIRM_AFTER_S
+from custom_components.energy_meters.single_meters.guard import CONFIRM_AFTER_S
 
 ENERGY_SOURCE = "sensor.vendor_energy"
 POWER_SOURCE = "sensor.vendor_power"

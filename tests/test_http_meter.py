@@ -27,7 +27,7 @@ from simulator.http_meter import HttpMeter
 
 from .companions_fixtures import fixture_fast_timeout  # noqa: F401
 from .helpers import free_port
-from .standalone_fixtures import (  # noqa: F401
+from .single_meter_fixtures import (  # noqa: F401
     EXACT,
     async_add_http_meter,
     fixture_http_meter,

@@ -26,7 +26,7 @@ from simulator.clock import ManualClock
 from simulator.household import Household
 from simulator.mqtt_meter import MqttMeterPublisher
 
-from .standalone_fixtures import (  # noqa: F401
+from .single_meter_fixtures import (  # noqa: F401
     async_add_mqtt_meter,
     fixture_mqtt,
     mqtt_form,

@@ -35,7 +35,7 @@ from custom_components.energy_meters.meterlib.profiles import (
 )
 from custom_components.energy_meters.meterlib.reader import MeterReader, MeterReading
 from custom_components.energy_meters.meterlib.transport import Framing, ModbusTransport
-from custom_components.energy_meters.sensor import DESCRIPTIONS
+from custom_components.energy_meters.meter_descriptions import DESCRIPTIONS
 from simulator.meter import SimulatedMeter
 from simulator.server import ModbusSimulator
 from simulator.sunspec_layout import SunSpecMeter, simulated_meter

@@ -7,7 +7,7 @@ import pytest
 
 from custom_components.energy_meters.const import DOMAIN
 from custom_components.energy_meters.meterlib.model import Quantity
-from custom_components.energy_meters.sensor import DESCRIPTIONS
+from custom_components.energy_meters.meter_descriptions import DESCRIPTIONS
 from simulator.server import ModbusSimulator
 
 from .helpers import async_add_gateway

@@ -18,7 +18,12 @@ from homeassistant.data_entry_flow import FlowResultType
 import pytest
 
 from custom_components.energy_meters.const import DOMAIN
-from custom_components.energy_meters.coordinator import transport_for
+from custom_components.energy_meters.gateway.coordinator import transport_for
+from custom_components.energy_meters.gateway.serial_gateway import (
+    serial_data,
+    serial_settings,
+    suggested_values,
+)
 from custom_components.energy_meters.meterlib.model import Quantity
 from custom_components.energy_meters.meterlib.profiles import builtin_profiles
 from custom_components.energy_meters.meterlib.reader import MeterReader
@@ -27,11 +32,6 @@ from custom_components.energy_meters.meterlib.transport import (
     Parity,
     SerialSettings,
     SerialTransport,
-)
-from custom_components.energy_meters.serial_gateway import (
-    serial_data,
-    serial_settings,
-    suggested_values,
 )
 from simulator.serial_port import VirtualSerialPort
 from simulator.server import ModbusSimulator

@@ -15,7 +15,8 @@ from custom_components.energy_meters.diagnostics import (
 )
 from custom_components.energy_meters.meterlib.model import Quantity
 from custom_components.energy_meters.roles import MeterRole, meter_role
-from custom_components.energy_meters.site import MeterPower, site_totals
+from custom_components.energy_meters.meter_power import MeterPower
+from custom_components.energy_meters.site.tracker import site_totals
 from simulator.server import ModbusSimulator
 
 from .helpers import wago_meter

@@ -26,7 +26,7 @@ from simulator.http_meter import HttpMeter
 from simulator.server import ModbusSimulator
 
 from .helpers import async_add_gateway
-from .standalone_fixtures import (  # noqa: F401
+from .single_meter_fixtures import (  # noqa: F401
     async_add_http_meter,
     async_add_mqtt_meter,
     fixture_http_meter,

@@ -27,18 +27,18 @@ from homeassistant.setup import async_setup_component
 import pytest
 
 from custom_components.energy_meters.const import DOMAIN
+from custom_components.energy_meters.gateway.profiles import (
+    broken_profile_issue_id,
+    user_profile_dir,
+)
 from custom_components.energy_meters.meterlib.model import Quantity
 from custom_components.energy_meters.meterlib.profiles import (
     BUILTIN_PROFILE_DIR,
     builtin_profiles,
     load_profile_file,
 )
-from custom_components.energy_meters.profiles import (
-    broken_profile_issue_id,
-    user_profile_dir,
-)
 from custom_components.energy_meters.repairs import missing_profile_issue_id
-from custom_components.energy_meters.sensor import DESCRIPTIONS
+from custom_components.energy_meters.meter_descriptions import DESCRIPTIONS
 from simulator.meter import SimulatedMeter
 from simulator.server import ModbusSimulator
 

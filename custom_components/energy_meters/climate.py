@@ -1,15 +1,10 @@
 """Climate: the thermostat service's thermostat."""
 
-from typing import cast
-
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .companion import entry_kind
-from .companion_coordinator import ThermostatConfigEntry
-from .const import KIND_THERMOSTAT
-from .coordinator import EnergyMetersConfigEntry
-from .thermostat_entities import async_setup_thermostat_climate
+from .kinds import EnergyMetersConfigEntry, kind_of
 
 # One control at a time per service: each write is a read-modify-write.
 PARALLEL_UPDATES = 1
@@ -20,8 +15,7 @@ async def async_setup_entry(
     entry: EnergyMetersConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the climate entity of a thermostat entry."""
-    if entry_kind(entry) == KIND_THERMOSTAT:
-        await async_setup_thermostat_climate(
-            cast("ThermostatConfigEntry", entry), async_add_entities
-        )
+    """Add the entry's climate entities, as its kind has them."""
+    await kind_of(entry).async_setup_entities(
+        Platform.CLIMATE, entry, async_add_entities
+    )

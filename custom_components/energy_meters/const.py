@@ -1,9 +1,13 @@
 """Constants shared by the integration's modules."""
 
+from collections.abc import Mapping
 from datetime import timedelta
-from typing import Final
+import logging
+from typing import Any, Final
 
 DOMAIN: Final = "energy_meters"
+# One logger for the whole integration, whichever package a module is in.
+LOGGER: Final = logging.getLogger(__package__)
 
 CONF_FRAMING: Final = "framing"
 CONF_TIMEOUT: Final = "timeout"
@@ -51,12 +55,18 @@ CONF_KIND: Final = "kind"
 KIND_GATEWAY: Final = "gateway"
 KIND_HEAT_PUMP: Final = "heat_pump"
 KIND_THERMOSTAT: Final = "thermostat"
-# The Site (site.py): sums the meters of every gateway; one per installation.
+# The Site (site/): sums the meters of every kind; one per installation.
 KIND_SITE: Final = "site"
-# Meters that are not on Modbus (standalone.py): each is an entry of its own.
+# Meters that are not on Modbus (single_meters/): each is an entry of its own.
 KIND_MQTT_METER: Final = "mqtt_meter"
 KIND_HTTP_METER: Final = "http_meter"
 KIND_GUARD: Final = "guard"
+
+
+def stored_kind(data: Mapping[str, Any]) -> str:
+    """The kind an entry's data names; none means a gateway (gateways came first)."""
+    return str(data.get(CONF_KIND, KIND_GATEWAY))
+
 
 # Heat-pump options: the meter power sensor in front of the heat pump (for COP).
 CONF_POWER_ENTITY: Final = "power_entity"

@@ -9,6 +9,7 @@ as the truth, or forget that a replaced meter restarted from zero.
 from collections.abc import Callable
 from typing import Any
 
+from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.storage import Store
 
@@ -54,3 +55,8 @@ class CounterStore:
     async def async_remove(self) -> None:
         """Forget everything (the gateway entry was deleted)."""
         await self._store.async_remove()
+
+
+async def async_remove_counters(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """A deleted entry leaves no counter state behind."""
+    await CounterStore(hass, entry.entry_id).async_remove()

@@ -2,7 +2,8 @@
 
 Every kind of meter (Modbus, MQTT, HTTP, a guarded sensor) is filtered by the
 same rules, tuned by the same two settings, so every form offers them the same
-way: collapsed, with defaults that suit a household connection.
+way: collapsed, with defaults that suit a household connection. The settings
+they store are read back here too (`quality_settings`), for every kind.
 """
 
 from collections.abc import Mapping
@@ -19,6 +20,7 @@ from .const import (
     SECTION_DATA_QUALITY,
 )
 from .form_fields import Bounds
+from .meterlib.filtering import QualitySettings
 
 # A reading above the rated power is a glitch; "nan" here once made every
 # reading one (no comparison with NaN is true), so power and current stayed
@@ -80,3 +82,11 @@ def quality_data(quality: Mapping[str, Any] | None) -> dict[str, Any]:
             DEFAULT_CONFIRMATIONS if confirmations is None else int(confirmations)
         ),
     }
+
+
+def quality_settings(data: Mapping[str, Any]) -> QualitySettings:
+    """The filter settings of a meter subentry, with defaults for older entries."""
+    return QualitySettings(
+        max_power_w=float(data.get(CONF_MAX_POWER_KW, DEFAULT_MAX_POWER_KW)) * 1000,
+        confirmations=int(data.get(CONF_CONFIRMATIONS, DEFAULT_CONFIRMATIONS)),
+    )

@@ -1,15 +1,10 @@
 """Selects: the heat pump's mode (Auto or Heat)."""
 
-from typing import cast
-
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .companion import entry_kind
-from .companion_coordinator import HeatPumpConfigEntry
-from .const import KIND_HEAT_PUMP
-from .coordinator import EnergyMetersConfigEntry
-from .heatpump_controls import async_setup_heat_pump_selects
+from .kinds import EnergyMetersConfigEntry, kind_of
 
 # One control at a time per service: each write is followed by a poll.
 PARALLEL_UPDATES = 1
@@ -20,8 +15,7 @@ async def async_setup_entry(
     entry: EnergyMetersConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the selects of a heat-pump entry."""
-    if entry_kind(entry) == KIND_HEAT_PUMP:
-        await async_setup_heat_pump_selects(
-            cast("HeatPumpConfigEntry", entry), async_add_entities
-        )
+    """Add the entry's select entities, as its kind has them."""
+    await kind_of(entry).async_setup_entities(
+        Platform.SELECT, entry, async_add_entities
+    )
