@@ -695,7 +695,7 @@ def _companion_cases() -> list[Any]:
             marks=[
                 pytest.mark.xfail(
                     strict=True,
-                    reason=f"companion_flow.py (not this change): {COMPANION_BROKEN[name]}",
+                    reason=f"companions/flow.py (not this change): {COMPANION_BROKEN[name]}",
                 )
             ]
             if name in COMPANION_BROKEN
@@ -714,7 +714,7 @@ async def test_companion_steps(
     step: str,
     name: str,
 ) -> None:
-    """The heat-pump and thermostat services (their flow is companion_flow.py)."""
+    """The heat-pump and thermostat services (their flow is companions/flow.py)."""
     service = heatpump_service if step == "heat_pump" else thermostat_service
     ctx.url = service.url
     await _fuzz(ctx, step, [name])

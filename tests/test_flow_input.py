@@ -157,7 +157,7 @@ async def test_http_meter_token_with_a_line_break(
 
 @pytest.mark.xfail(
     strict=True,
-    reason="companion_flow.py (not this change): the heat-pump step lets aiohttp's "
+    reason="companions/flow.py (not this change): the heat-pump step lets aiohttp's "
     "ValueError out (HTTP 500) and the crashed flow keeps its unique id",
 )
 @pytest.mark.parametrize(

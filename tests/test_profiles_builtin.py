@@ -21,6 +21,7 @@ from pathlib import Path
 from pymodbus.client import AsyncModbusTcpClient
 import pytest
 
+from custom_components.energy_meters.meter_descriptions import DESCRIPTIONS
 from custom_components.energy_meters.meterlib.decode import canonical_unit
 from custom_components.energy_meters.meterlib.model import (
     DataType,
@@ -35,7 +36,6 @@ from custom_components.energy_meters.meterlib.profiles import (
 )
 from custom_components.energy_meters.meterlib.reader import MeterReader, MeterReading
 from custom_components.energy_meters.meterlib.transport import Framing, ModbusTransport
-from custom_components.energy_meters.meter_descriptions import DESCRIPTIONS
 from simulator.meter import SimulatedMeter
 from simulator.server import ModbusSimulator
 from simulator.sunspec_layout import SunSpecMeter, simulated_meter

@@ -1,7 +1,7 @@
 """Sensor descriptions for every quantity of our vocabulary, and the builders behind them.
 
-Shared by the Modbus meters (`sensor`) and the meters that are entries of
-their own (`standalone_sensor`), so a power sensor is the same sensor, with
+Shared by the Modbus meters (`gateway.sensor`) and the meters that are entries of
+their own (`single_meters.sensor`), so a power sensor is the same sensor, with
 the same unit, precision and rounding, whatever the meter speaks.
 """
 

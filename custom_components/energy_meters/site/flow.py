@@ -5,7 +5,7 @@ so the user menu offers "Site" next to the gateways and services. There is
 one site per Home Assistant: it sums every gateway, so a second one could
 only repeat the first.
 
-The capacity is an option of the site entry (see `site.py` for why). The
+The capacity is an option of the site entry (see `tracker.py` for why). The
 reconfigure step edits the same value, because Home Assistant offers
 "Reconfigure" on every entry of the integration and a site has nothing else
 to reconfigure.

@@ -1,0 +1,1 @@
+"""Tests of the companion services: the heat pump and the thermostat."""

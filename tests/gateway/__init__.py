@@ -1,0 +1,1 @@
+"""Tests of the Modbus gateway: its flow, coordinator, meters and entities."""

@@ -1,0 +1,1 @@
+"""Tests of the device library (`meterlib`), which knows nothing of Home Assistant."""

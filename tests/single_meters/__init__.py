@@ -1,0 +1,1 @@
+"""Tests of the meters that are not on Modbus: MQTT, HTTP, guarded sensors."""

@@ -1,0 +1,1 @@
+"""Tests of the Site: its sums over the meters of every kind."""
