@@ -70,8 +70,7 @@ from .single_meters.setup import (
 )
 from .single_meters.site_power import SINGLE_METER_POWER
 from .site.sensor import async_setup_site_sensors
-from .site.setup import site_diagnostics, site_start
-from .site.tracker import SiteTracker
+from .site.tracker import SiteTracker, site_diagnostics, site_start
 
 type EntryRuntime = (
     GatewayCoordinator
