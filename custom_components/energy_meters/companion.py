@@ -25,6 +25,7 @@ from .companion_coordinator import (
 )
 from .companion_entity import service_identifier
 from .const import CONF_KIND, KIND_GATEWAY, KIND_HEAT_PUMP, KIND_THERMOSTAT
+from .redaction import redact_text, secrets_of
 
 COMPANION_KINDS = frozenset({KIND_HEAT_PUMP, KIND_THERMOSTAT})
 
@@ -98,6 +99,7 @@ def companion_diagnostics(entry: ConfigEntry) -> dict[str, Any]:
     token is a credential.
     """
     coordinator = cast("CompanionCoordinator[Any]", entry.runtime_data)
+    secrets = secrets_of(entry.data, TO_REDACT)
     return {
         "entry": {
             "kind": entry_kind(entry),
@@ -106,8 +108,11 @@ def companion_diagnostics(entry: ConfigEntry) -> dict[str, Any]:
             "title": "**REDACTED**",
         },
         "last_update_success": coordinator.last_update_success,
-        "last_exception": _explained(coordinator.last_exception),
-        "failing_parts": dict(coordinator.part_errors),
+        "last_exception": redact_text(_explained(coordinator.last_exception), secrets),
+        "failing_parts": {
+            part: redact_text(str(error), secrets)
+            for part, error in coordinator.part_errors.items()
+        },
         "pending_writes": {
             key: _as_plain(pending.value)
             for key, pending in coordinator.pending.items()

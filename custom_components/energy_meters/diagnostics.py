@@ -13,6 +13,7 @@ from homeassistant.core import HomeAssistant
 
 from .companion import companion_diagnostics, is_companion
 from .coordinator import EnergyMetersConfigEntry
+from .redaction import redact_text, secrets_of
 from .site import SiteConfigEntry, is_site, site_diagnostics
 from .standalone import StandaloneConfigEntry, is_standalone
 
@@ -30,6 +31,7 @@ async def async_get_config_entry_diagnostics(
     if is_standalone(entry):  # an MQTT or HTTP meter, a guarded sensor
         return cast("StandaloneConfigEntry", entry).runtime_data.diagnostics()
     coordinator = entry.runtime_data
+    secrets = secrets_of(entry.data, TO_REDACT)
     meters: dict[str, Any] = {}
     for subentry_id, reader in coordinator.readers.items():
         status = coordinator.statuses[subentry_id]
@@ -50,7 +52,7 @@ async def async_get_config_entry_diagnostics(
             "available": status.available,
             "consecutive_failures": status.consecutive_failures,
             "failed_polls_total": status.failed_polls_total,
-            "last_error": status.last_error,
+            "last_error": redact_text(status.last_error, secrets),
             "last_success": status.last_success.isoformat()
             if status.last_success
             else None,

@@ -45,6 +45,7 @@ from .meterlib.payload import (
     PayloadFormat,
     PowerUnit,
 )
+from .redaction import redact_text, secrets_of
 from .repairs import async_report_counter_reset
 from .roles import MeterRole, meter_role
 
@@ -189,7 +190,9 @@ class StandaloneMeter(DataUpdateCoordinator[None]):
             },
             "available": self.available,
             "published": {str(q): v for q, v in self.status.published.items()},
-            "last_error": self.status.last_error,
+            "last_error": redact_text(
+                self.status.last_error, secrets_of(entry.data, TO_REDACT)
+            ),
             "rejected_total": self.status.rejected_total,
             "held_back_total": self.quality.held_back_total,
             "counters": self.quality.counters_state(),
