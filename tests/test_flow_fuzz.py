@@ -197,7 +197,6 @@ class Step:
     open: Opener
     form: Callable[[Context], dict[str, Any]]
     fields: Mapping[str, list[Wrong]]
-    ours: bool = True  # this integration's form (not a companion's)
 
 
 def _gateway_form(ctx: Context) -> dict[str, Any]:
@@ -400,11 +399,9 @@ STEPS: dict[str, Step] = {
         lambda _ctx: {"capacity_kw": 30},
         {"capacity_kw": numbers(0.1, 10000)},
     ),
-    "heat_pump": Step(
-        lambda ctx: ctx.menu("heat_pump"), _service_form, SERVICE_FIELDS, ours=False
-    ),
+    "heat_pump": Step(lambda ctx: ctx.menu("heat_pump"), _service_form, SERVICE_FIELDS),
     "thermostat": Step(
-        lambda ctx: ctx.menu("thermostat"), _service_form, SERVICE_FIELDS, ours=False
+        lambda ctx: ctx.menu("thermostat"), _service_form, SERVICE_FIELDS
     ),
 }
 
@@ -477,7 +474,7 @@ def _answer(status: int, result: Any) -> str:
 def _status_verdict(step: Step, name: str, wrong: Wrong, status: int) -> list[str]:
     """What is wrong with an answer that is not HTTP 200."""
     if status == HTTPStatus.BAD_REQUEST:
-        if step.ours and not wrong.typed and name != CREDENTIALS_TWICE:
+        if not wrong.typed and name != CREDENTIALS_TWICE:
             return ["HTTP 400 with an untranslated schema error"]
         return []
     return [f"HTTP {status}"]
@@ -495,12 +492,12 @@ def _verdict(
         return ["accepted: saved"]
     if kind != "form":
         # An abort refuses too, but closes the dialog on a typo in our forms.
-        return [f"dialog closed: {kind}"] if step.ours and not wrong.typed else []
+        return [f"dialog closed: {kind}"] if not wrong.typed else []
     errors = result.get("errors") or {}
     problems = [f"untranslated {item}" for item in _untranslated(flow[0], errors)]
     if not errors:
         problems.append(f"accepted: went on to {result['step_id']}")
-    elif step.ours and not wrong.typed:
+    elif not wrong.typed:
         top = "url" if name == CREDENTIALS_TWICE else name.partition(".")[0]
         if top not in errors and not (
             name == CREDENTIALS_TWICE and "access_token" in errors
@@ -677,30 +674,9 @@ async def test_site_steps(ctx: Context) -> None:
     await _fuzz(ctx, "site_options")
 
 
-COMPANION_BROKEN = {
-    "access_token": "a CR/LF or NUL in the token: aiohttp's ValueError is HTTP 500",
-    CREDENTIALS_TWICE: "credentials in the URL with a token: aiohttp's ValueError "
-    "is HTTP 500, and the crashed flow keeps the service's unique id",
-    "url": "a host of 300 characters, a NUL or a CR/LF in it: HTTP 500",
-    "scan_interval": "5.5 is cut to 5 and saved",
-}
-
-
 def _companion_cases() -> list[Any]:
     return [
-        pytest.param(
-            step,
-            name,
-            id=f"{step}-{name}",
-            marks=[
-                pytest.mark.xfail(
-                    strict=True,
-                    reason=f"companions/flow.py (not this change): {COMPANION_BROKEN[name]}",
-                )
-            ]
-            if name in COMPANION_BROKEN
-            else [],
-        )
+        pytest.param(step, name, id=f"{step}-{name}")
         for step in ("heat_pump", "thermostat")
         for name in STEPS[step].fields
     ]

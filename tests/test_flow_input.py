@@ -143,6 +143,41 @@ async def test_http_meter_credentials_in_the_url_and_a_token(
     await hass.async_block_till_done()
 
 
+async def test_http_meter_credentials_in_the_url_and_an_authorization_header(
+    hass: HomeAssistant, http_meter: HttpMeter
+) -> None:
+    """The header is the second answer here: the error goes on the headers field."""
+    url = f"http://user:secret@127.0.0.1:{http_meter.port}{http_meter.path}"
+    result = await start_http_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], http_form(url, headers="Authorization: Basic eA==")
+    )
+    _assert_refused(hass, result, {"headers": "credentials_twice"})
+
+
+async def test_reconfigure_http_meter_with_credentials_twice(
+    hass: HomeAssistant, http_meter: HttpMeter
+) -> None:
+    """Reconfigure checks the form before reading: the entry keeps its URL."""
+    result = await start_http_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], http_form(http_meter.url)
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY, result
+    await hass.async_block_till_done()
+    (entry,) = hass.config_entries.async_entries(DOMAIN)
+    url = f"http://user:secret@127.0.0.1:{http_meter.port}{http_meter.path}"
+    result = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], http_form(url, access_token="abc")
+    )
+    assert result["type"] is FlowResultType.FORM, result
+    assert result["errors"] == {"access_token": "credentials_twice"}
+    assert entry.data["url"] == http_meter.url
+
+
 async def test_http_meter_token_with_a_line_break(
     hass: HomeAssistant, http_meter: HttpMeter
 ) -> None:
@@ -155,11 +190,6 @@ async def test_http_meter_token_with_a_line_break(
     _assert_refused(hass, result, {"access_token": "invalid_token"})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="companions/flow.py (not this change): the heat-pump step lets aiohttp's "
-    "ValueError out (HTTP 500) and the crashed flow keeps its unique id",
-)
 @pytest.mark.parametrize(
     ("userinfo", "token"),
     [("user:secret@", "abc"), ("", "a\r\nX: y")],

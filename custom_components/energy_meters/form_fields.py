@@ -29,6 +29,7 @@ from homeassistant.helpers.selector import (
     NumberSelectorConfig,
     NumberSelectorMode,
 )
+from yarl import URL
 
 from .const import MAX_UNIT_ID, MIN_UNIT_ID
 
@@ -160,3 +161,26 @@ def could_resolve(host: str) -> bool:
         return False
     labels = ascii_host.removesuffix(".").split(".")
     return len(ascii_host) <= _MAX_HOST_LENGTH and all(map(_LABEL.match, labels))
+
+
+def sendable_url(text: str) -> URL | None:
+    """The URL when it is one a request can be sent to; None for any other.
+
+    yarl raises ValueError for some texts (an unclosed "[", a port out of
+    range, a host name the IDNA codec refuses), and a host no resolver
+    could take, or a control character, would fail in the middle of the
+    request, as an HTTP 500 of the flow.
+    """
+    try:
+        url = URL(text)
+        _ = url.port
+    except ValueError:
+        return None
+    if (
+        has_control_characters(text)
+        or url.scheme not in ("http", "https")
+        or not url.host
+        or not could_resolve(url.host.lower())
+    ):
+        return None
+    return url

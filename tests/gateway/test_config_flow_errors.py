@@ -6,7 +6,7 @@ with exception 10 in hand-encoded Modbus TCP frames, as such a gateway does.
 """
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 import logging
 import socket
 import struct
@@ -171,3 +171,59 @@ async def test_a_silent_unit_logs_nothing_of_pymodbus(
         if record.name.startswith("pymodbus") and record.levelno >= logging.INFO
     ]
     assert noisy == []
+
+
+def _no_such_name(
+    name: str,
+) -> Callable[..., list[tuple[Any, ...]]]:
+    """The resolver's answer for a name no DNS server knows (none answers here)."""
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> list[tuple[Any, ...]]:
+        if host == name:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        result: list[tuple[Any, ...]] = ha_test_plugins._real_getaddrinfo(
+            host, *args, **kwargs
+        )
+        return result
+
+    return getaddrinfo
+
+
+async def test_a_gateway_name_that_does_not_resolve(
+    hass: HomeAssistant, socket_enabled: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A well-formed name the resolver does not know: an error on the host field."""
+    monkeypatch.setattr(socket, "getaddrinfo", _no_such_name("gateway.home.arpa"))
+    result: Any = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_USER}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "gateway"}
+    )
+    form = {"host": "gateway.home.arpa", "port": 502, "framing": "tcp", "timeout": 1}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], form)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"host": "unknown_host"}
+    assert not hass.config_entries.async_entries(DOMAIN)
+
+
+async def test_reconfigure_onto_a_name_that_does_not_resolve(
+    hass: HomeAssistant, simulator: ModbusSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gateway keeps its address when the new name is unknown to the resolver."""
+    entry = await async_add_gateway(hass, simulator)
+    monkeypatch.setattr(socket, "getaddrinfo", _no_such_name("gateway.home.arpa"))
+    result: Any = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            "host": "gateway.home.arpa",
+            "port": simulator.port,
+            "framing": "tcp",
+            "timeout": 1,
+        },
+    )
+    assert result["errors"] == {"host": "unknown_host"}
+    assert entry.data["host"] == "127.0.0.1"

@@ -1,12 +1,15 @@
 """What Home Assistant shows when the meter's readings go wrong."""
 
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Any
+from unittest.mock import patch
 
-from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 import pytest
 
 from custom_components.energy_meters.const import DOMAIN
@@ -26,11 +29,39 @@ def value(hass: HomeAssistant, entity_id: str) -> float:
     return float(state.state)
 
 
-async def poll(
-    hass: HomeAssistant, entry: ConfigEntry, freezer: FrozenDateTimeFactory
-) -> None:
+class WallClock:
+    """Home Assistant's wall clock, moved on by hand.
+
+    The filters judge a counter's rise by the wall-clock time between two
+    polls, so each poll is made to come 10 s after the last. Only the wall
+    clock moves: freezing all clocks (freezegun) stops the event loop's too,
+    and a reconnect after a slow answer then waits forever.
+    """
+
+    def __init__(self) -> None:
+        """Start at the real time."""
+        self.now: datetime = dt_util.utcnow()
+
+    def __call__(self) -> datetime:
+        """The time Home Assistant sees."""
+        return self.now
+
+    def tick(self, seconds: float) -> None:
+        """Move the wall clock on."""
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> Iterator[WallClock]:
+    """Home Assistant's utcnow under the test's control."""
+    wall_clock = WallClock()
+    with patch("homeassistant.util.dt.utcnow", wall_clock):
+        yield wall_clock
+
+
+async def poll(hass: HomeAssistant, entry: ConfigEntry, clock: WallClock) -> None:
     """One poll of the gateway, 10 s after the last, with the state machine settled."""
-    freezer.tick(10)
+    clock.tick(10)
     await entry.runtime_data.async_refresh()
     await hass.async_block_till_done()
 
@@ -47,19 +78,19 @@ async def test_single_power_glitch_never_shows(
     simulator: ModbusSimulator,
     entry: ConfigEntry,
     glitch: float,
-    freezer: FrozenDateTimeFactory,
+    clock: WallClock,
 ) -> None:
     """A zero, a spike, a NaN or an impossible value between two good reads is never published."""
     meter = simulator.meters[0]
     meter.set_value(Quantity.POWER_TOTAL, 1800.0)
-    await poll(hass, entry, freezer)
-    await poll(hass, entry, freezer)
+    await poll(hass, entry, clock)
+    await poll(hass, entry, clock)
     assert value(hass, POWER) == pytest.approx(1800.0, abs=0.1)
     meter.set_value(Quantity.POWER_TOTAL, glitch)
-    await poll(hass, entry, freezer)
+    await poll(hass, entry, clock)
     assert value(hass, POWER) == pytest.approx(1800.0, abs=0.1)
     meter.set_value(Quantity.POWER_TOTAL, 1810.0)
-    await poll(hass, entry, freezer)
+    await poll(hass, entry, clock)
     assert value(hass, POWER) == pytest.approx(1810.0, abs=0.1)
 
 
@@ -67,13 +98,13 @@ async def test_frequency_out_of_band_is_dropped(
     hass: HomeAssistant,
     simulator: ModbusSimulator,
     entry: ConfigEntry,
-    freezer: FrozenDateTimeFactory,
+    clock: WallClock,
 ) -> None:
     """A 1.2e-38 Hz or 70 Hz read (swapped words, garbage) never reaches HA."""
     before = value(hass, "sensor.heat_pump_frequency")
     for garbage in (1.2e-38, 70.0, 44.0):
         simulator.meters[0].set_value(Quantity.FREQUENCY, garbage)
-        await poll(hass, entry, freezer)
+        await poll(hass, entry, clock)
         assert value(hass, "sensor.heat_pump_frequency") == before
 
 
@@ -81,7 +112,7 @@ async def test_energy_never_decreases_on_a_bad_read(
     hass: HomeAssistant,
     simulator: ModbusSimulator,
     entry: ConfigEntry,
-    freezer: FrozenDateTimeFactory,
+    clock: WallClock,
 ) -> None:
     """A zero, a dip and a huge jump of the counter are held; good reads continue."""
     meter = simulator.meters[0]
@@ -89,7 +120,7 @@ async def test_energy_never_decreases_on_a_bad_read(
     published = [start]
     for raw in (0.0, start - 5, start + 90_000, start + 0.01, start + 0.02):
         meter.set_value(Quantity.ENERGY_IMPORT_TOTAL, raw)
-        await poll(hass, entry, freezer)
+        await poll(hass, entry, clock)
         published.append(value(hass, ENERGY))
     assert published == sorted(published)
     assert published[-1] == pytest.approx(start + 0.02, abs=0.002)
@@ -100,7 +131,7 @@ async def test_replaced_meter_continues_and_raises_a_repair(
     hass: HomeAssistant,
     simulator: ModbusSimulator,
     entry: ConfigEntry,
-    freezer: FrozenDateTimeFactory,
+    clock: WallClock,
 ) -> None:
     """A new meter counting from 3 kWh: publishing carries on, the user is told."""
     meter = simulator.meters[0]
@@ -109,7 +140,7 @@ async def test_replaced_meter_continues_and_raises_a_repair(
     # it is published once the next reading confirms it.
     for raw in (3.0, 3.0, 3.0, 3.05, 3.05):
         meter.set_value(Quantity.ENERGY_IMPORT_TOTAL, raw)
-        await poll(hass, entry, freezer)
+        await poll(hass, entry, clock)
         assert value(hass, ENERGY) >= before
     assert value(hass, ENERGY) == pytest.approx(before + 0.05, abs=0.002)
     (subentry_id,) = entry.subentries
@@ -128,13 +159,13 @@ async def test_counter_reset_repair_is_confirmed(
     simulator: ModbusSimulator,
     entry: ConfigEntry,
     hass_client: Any,
-    freezer: FrozenDateTimeFactory,
+    clock: WallClock,
 ) -> None:
     """The repair's confirm step removes the issue."""
     assert await async_setup_component(hass, "repairs", {})
     for raw in (1.0, 1.0, 1.0):
         simulator.meters[0].set_value(Quantity.ENERGY_IMPORT_TOTAL, raw)
-        await poll(hass, entry, freezer)
+        await poll(hass, entry, clock)
     (subentry_id,) = entry.subentries
     issue_id = counter_reset_issue_id(subentry_id, Quantity.ENERGY_IMPORT_TOTAL)
     client = await hass_client()

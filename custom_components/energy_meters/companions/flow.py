@@ -10,7 +10,7 @@ base URL.
 """
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from homeassistant.components.sensor import SensorDeviceClass
 from homeassistant.config_entries import (
@@ -29,9 +29,6 @@ from homeassistant.helpers.selector import (
     BooleanSelector,
     EntitySelector,
     EntitySelectorConfig,
-    NumberSelector,
-    NumberSelectorConfig,
-    NumberSelectorMode,
     TextSelector,
     TextSelectorConfig,
     TextSelectorType,
@@ -50,6 +47,7 @@ from ..const import (
     MAX_SCAN_INTERVAL,
     MIN_COMPANION_SCAN_INTERVAL,
 )
+from ..form_fields import Bounds, has_control_characters, sendable_url
 from ..meterlib.companions import (
     CompanionAuthError,
     CompanionConnectionError,
@@ -65,6 +63,9 @@ from .setup import entry_kind
 _TITLES = {KIND_HEAT_PUMP: "Heat pump", KIND_THERMOSTAT: "Thermostat"}
 _NOT_THERE = {404, 405}  # no such endpoint: another service or web server
 _SEEN_LIMIT = 120  # characters of a broken answer shown in the form
+SCAN_INTERVAL: Final = Bounds(
+    MIN_COMPANION_SCAN_INTERVAL, MAX_SCAN_INTERVAL, unit="s", whole=True
+)
 
 SERVICE_SCHEMA = vol.Schema(
     {
@@ -77,18 +78,7 @@ SERVICE_SCHEMA = vol.Schema(
         vol.Required(CONF_VERIFY_SSL, default=True): BooleanSelector(),
         vol.Required(
             CONF_SCAN_INTERVAL, default=DEFAULT_COMPANION_SCAN_INTERVAL
-        ): vol.All(
-            NumberSelector(
-                NumberSelectorConfig(
-                    min=MIN_COMPANION_SCAN_INTERVAL,
-                    max=MAX_SCAN_INTERVAL,
-                    step=1,
-                    unit_of_measurement="s",
-                    mode=NumberSelectorMode.BOX,
-                )
-            ),
-            vol.Coerce(int),
-        ),
+        ): SCAN_INTERVAL.selector(),
     }
 )
 
@@ -115,12 +105,32 @@ def service_title(kind: str, url: str) -> str:
     return f"{_TITLES[kind]} {parsed.host}:{parsed.port}"
 
 
-def _valid_url(url: str) -> bool:
-    try:
-        parsed = URL(normalize_base_url(url))
-    except ValueError:
-        return False
-    return parsed.scheme in {"http", "https"} and bool(parsed.host)
+def _service_url(text: str) -> URL | None:
+    """The base URL when a request can be sent to it (see `sendable_url`)."""
+    return sendable_url(normalize_base_url(text))
+
+
+def _service_errors(user_input: Mapping[str, Any]) -> dict[str, str]:
+    """What is wrong with the form itself, each on its field, before any call.
+
+    aiohttp refuses, with a ValueError in the middle of the request, a URL
+    with a user and password when a token is given too, and a token with a
+    line break; the step would answer HTTP 500 and keep the unique id it had
+    claimed. A poll interval of 5.5 s is refused rather than cut to 5.
+    """
+    errors: dict[str, str] = {}
+    url = _service_url(str(user_input.get(CONF_URL, "")))
+    token = str(user_input.get(CONF_ACCESS_TOKEN) or "").strip()
+    if url is None:
+        errors[CONF_URL] = "invalid_url"
+    if has_control_characters(token):
+        errors[CONF_ACCESS_TOKEN] = "invalid_token"
+    elif token and url is not None and (url.user, url.password) != (None, None):
+        errors[CONF_ACCESS_TOKEN] = "credentials_twice"
+    interval = user_input.get(CONF_SCAN_INTERVAL, DEFAULT_COMPANION_SCAN_INTERVAL)
+    if SCAN_INTERVAL.read(interval) is None:
+        errors[CONF_SCAN_INTERVAL] = "invalid_scan_interval"
+    return errors
 
 
 def _service_data(kind: str, user_input: Mapping[str, Any]) -> dict[str, Any]:
@@ -129,7 +139,7 @@ def _service_data(kind: str, user_input: Mapping[str, Any]) -> dict[str, Any]:
         CONF_KIND: kind,
         CONF_URL: normalize_base_url(str(user_input[CONF_URL])),
         CONF_VERIFY_SSL: bool(user_input.get(CONF_VERIFY_SSL, True)),
-        CONF_SCAN_INTERVAL: int(
+        CONF_SCAN_INTERVAL: SCAN_INTERVAL.whole_value(
             user_input.get(CONF_SCAN_INTERVAL, DEFAULT_COMPANION_SCAN_INTERVAL)
         ),
     }
@@ -214,9 +224,8 @@ class CompanionConfigFlow(ConfigFlow):
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         if user_input is not None:
-            if not _valid_url(str(user_input[CONF_URL])):
-                errors = {CONF_URL: "invalid_url"}
-            else:
+            errors = _service_errors(user_input)
+            if not errors:
                 data = _service_data(kind, user_input)
                 # Probe first: the other service's URL is "not this service",
                 # not "already configured" (the unique id is the URL alone).
@@ -245,9 +254,8 @@ class CompanionConfigFlow(ConfigFlow):
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {}
         if user_input is not None:
-            if not _valid_url(str(user_input[CONF_URL])):
-                errors = {CONF_URL: "invalid_url"}
-            else:
+            errors = _service_errors(user_input)
+            if not errors:
                 data = _service_data(kind, user_input)
                 unique_id = service_unique_id(data[CONF_URL])
                 if unique_id != entry.unique_id:
@@ -294,7 +302,9 @@ class CompanionConfigFlow(ConfigFlow):
             token = str(user_input.get(CONF_ACCESS_TOKEN) or "").strip()
             if token:
                 data[CONF_ACCESS_TOKEN] = token
-            errors, placeholders = await async_probe_service(self.hass, data)
+            errors = _service_errors(data)
+            if not errors:
+                errors, placeholders = await async_probe_service(self.hass, data)
             if not errors:
                 return self.async_update_reload_and_abort(entry, data=data)
         return self.async_show_form(

@@ -18,6 +18,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 
 from ..const import KIND_HEAT_PUMP, KIND_THERMOSTAT, stored_kind
+from ..redaction import redact_text, secrets_of
 from .coordinator import (
     CompanionCoordinator,
     HeatPumpConfigEntry,
@@ -85,6 +86,7 @@ def companion_diagnostics[C: CompanionCoordinator[Any]](
     token is a credential.
     """
     coordinator = entry.runtime_data
+    secrets = secrets_of(entry.data, TO_REDACT)
     return {
         "entry": {
             "kind": entry_kind(entry),
@@ -93,8 +95,11 @@ def companion_diagnostics[C: CompanionCoordinator[Any]](
             "title": "**REDACTED**",
         },
         "last_update_success": coordinator.last_update_success,
-        "last_exception": _explained(coordinator.last_exception),
-        "failing_parts": dict(coordinator.part_errors),
+        "last_exception": redact_text(_explained(coordinator.last_exception), secrets),
+        "failing_parts": {
+            part: redact_text(str(error), secrets)
+            for part, error in coordinator.part_errors.items()
+        },
         "pending_writes": {
             key: _as_plain(pending.value)
             for key, pending in coordinator.pending.items()

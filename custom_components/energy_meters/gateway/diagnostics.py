@@ -10,6 +10,7 @@ from typing import Any
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_HOST
 
+from ..redaction import redact_text, secrets_of
 from .coordinator import GatewayConfigEntry
 
 TO_REDACT = {CONF_HOST}
@@ -18,6 +19,7 @@ TO_REDACT = {CONF_HOST}
 def gateway_diagnostics(entry: GatewayConfigEntry) -> dict[str, Any]:
     """The gateway, its meters, their read plans and their latest readings."""
     coordinator = entry.runtime_data
+    secrets = secrets_of(entry.data, TO_REDACT)
     meters: dict[str, Any] = {}
     for subentry_id, reader in coordinator.readers.items():
         status = coordinator.statuses[subentry_id]
@@ -38,7 +40,7 @@ def gateway_diagnostics(entry: GatewayConfigEntry) -> dict[str, Any]:
             "available": status.available,
             "consecutive_failures": status.consecutive_failures,
             "failed_polls_total": status.failed_polls_total,
-            "last_error": status.last_error,
+            "last_error": redact_text(status.last_error, secrets),
             "last_success": status.last_success.isoformat()
             if status.last_success
             else None,

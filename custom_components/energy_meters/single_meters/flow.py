@@ -46,7 +46,12 @@ from ..const import (
     MAX_SCAN_INTERVAL,
     SECTION_DATA_QUALITY,
 )
-from ..form_fields import Bounds, clean_name, could_resolve, has_control_characters
+from ..form_fields import (
+    Bounds,
+    clean_name,
+    has_control_characters,
+    sendable_url,
+)
 from ..meterlib.companions import (
     CompanionAuthError,
     CompanionConnectionError,
@@ -257,28 +262,6 @@ def _http_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _http_url(text: str) -> URL | None:
-    """The URL when it is one a request can be sent to; None for any other.
-
-    yarl raises ValueError for some texts (an unclosed "[", a port out of
-    range, a host name the IDNA codec refuses), and a host no resolver
-    could take would fail in the middle of the request.
-    """
-    try:
-        url = URL(text)
-        _ = url.port
-    except ValueError:
-        return None
-    if (
-        has_control_characters(text)
-        or url.scheme not in ("http", "https")
-        or not url.host
-        or not could_resolve(url.host.lower())
-    ):
-        return None
-    return url
-
-
 def _http_form_errors(data: Mapping[str, Any]) -> dict[str, str]:
     """What is wrong with the form itself, before anything is sent.
 
@@ -287,7 +270,7 @@ def _http_form_errors(data: Mapping[str, Any]) -> dict[str, str]:
     with a ValueError, so the form asks the user to keep one. A CR or LF in
     a token would end the header early; aiohttp refuses that too.
     """
-    url = _http_url(str(data[CONF_URL]))
+    url = sendable_url(str(data[CONF_URL]))
     if url is None:
         return {CONF_URL: "invalid_url"}
     return _credential_errors(data, url) or _path_errors(data)

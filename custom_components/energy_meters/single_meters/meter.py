@@ -45,6 +45,7 @@ from ..meterlib.payload import (
     PowerUnit,
 )
 from ..quality_section import quality_settings
+from ..redaction import redact_text, secrets_of
 from ..repairs import async_report_counter_reset
 from ..roles import MeterRole, meter_role
 
@@ -186,7 +187,9 @@ class SingleMeter(DataUpdateCoordinator[None]):
             },
             "available": self.available,
             "published": {str(q): v for q, v in self.status.published.items()},
-            "last_error": self.status.last_error,
+            "last_error": redact_text(
+                self.status.last_error, secrets_of(entry.data, TO_REDACT)
+            ),
             "rejected_total": self.status.rejected_total,
             "held_back_total": self.quality.held_back_total,
             "counters": self.quality.counters_state(),
