@@ -10,7 +10,8 @@ process (the newest release, from .venv-e2e, as the end-to-end test runs
 it) and a simulated gateway of its own (`benchmarks.bus_recorder`: WAGO
 meters, unit ids 1..N, on the RS-485 timing model at 9600 baud). The
 gateway and its meters are added the way the UI adds them, through the
-config flow and the meter subentry flow over REST, with every default.
+config flow and the meter subentry flow over REST, with every default
+(to the entry disabled, then enabled: see `run_case`).
 
 The figures, each over the measurement window (`--seconds`), which starts
 after a warm-up (`--warmup`) once every meter has been read:
@@ -26,9 +27,12 @@ after a warm-up (`--warmup`) once every meter has been read:
 - ha_cpu_ms_per_meter_poll: CPU time of the Home Assistant process (user +
   system, all threads, with any child processes) during the window, less
   what the same process used while idle, divided by meter_polls;
+- ha_cpu_s_by_slice: the window's CPU seconds, 10 s at a time: a steady
+  rate, or a burst (a registry save, a reload still running) in the mean;
 - ha_idle_cpu_pct: that idle rate, in % of one core, measured over a
-  window as long (`--idle-seconds`), after start-up settled and before the
-  gateway was added.
+  window as long (`--idle-seconds`), after start-up settled, with the
+  gateway and its meters added but the entry disabled: the integration's
+  code and the registries' entries are there, only the polling is not.
 
 A benchmark, not a test: it asserts nothing, and prints what it saw,
 including the Home Assistant log's warnings about the integration.
@@ -75,6 +79,7 @@ from devtools.ha_bootstrap import (
     wait_until_running,
     write_config_dir,
 )
+from devtools.ha_websocket import HomeAssistantWebSocket
 
 PROFILE_ID = "wago_879_30xx"
 DEFAULT_HASS = REPO_ROOT / ".venv-e2e" / "bin" / "hass"
@@ -89,6 +94,7 @@ POLL_GAP_S = MIN_SCAN_INTERVAL / 2
 LOGGER_SECTION = "logger:\n  default: warning\n"
 SETUP_TIMEOUT_S = 300.0
 MAX_WARNINGS_SHOWN = 5
+CPU_SLICE_S = 10.0
 
 
 # --- pure helpers: the figures from the records ----------------------------------------
@@ -253,6 +259,7 @@ class CaseFigures:
     ha_cpu_ms_per_meter_poll: float
     ha_idle_cpu_pct: float
     ha_busy_cpu_pct: float
+    ha_cpu_s_by_slice: tuple[float, ...]
     warnings: tuple[str, ...]
 
 
@@ -314,16 +321,19 @@ def _home_assistant(
         process.stop(timeout=60)
 
 
-def _add_meters(api: HomeAssistantApi, port: int, meters: int) -> str:
-    """The gateway with meter 1 through the config flow, then the others.
-
-    Each further meter goes through the meter subentry flow, with the
-    form's defaults for everything but the unit id and the name; returns the
-    gateway entry's id.
-    """
+def _add_gateway(api: HomeAssistantApi, port: int) -> str:
+    """The gateway with meter 1, through the config flow; returns the entry id."""
     gateway = Gateway(host="127.0.0.1", port=port, framing="tcp")
     entry = add_gateway_with_meter(api, gateway, Meter("Meter 1", 1, PROFILE_ID))
     entry_id: str = entry["result"]["entry_id"]
+    return entry_id
+
+
+def _add_meters(api: HomeAssistantApi, entry_id: str, meters: int) -> None:
+    """Meters 2..N through the meter subentry flow, each with the form's defaults.
+
+    Only the unit id and the name are given, as a user adding meters would.
+    """
     flow_path = "/api/config/config_entries/subentries/flow"
     for unit in range(2, meters + 1):
         result = api.post(flow_path, {"handler": [entry_id, "meter"]})
@@ -333,7 +343,16 @@ def _add_meters(api: HomeAssistantApi, port: int, meters: int) -> str:
         if result.get("type") != "create_entry":
             msg = f"meter {unit}: subentry flow answered {json.dumps(result)[:2000]}"
             raise FlowError(msg)
-    return entry_id
+
+
+def _set_disabled(api: HomeAssistantApi, entry_id: str, disabled: bool) -> None:
+    """Disable or enable the gateway entry, as its menu in the UI does."""
+    with HomeAssistantWebSocket(api.base_url, api.token or "", timeout=120) as ws:
+        ws.call(
+            "config_entries/disable",
+            entry_id=entry_id,
+            disabled_by="user" if disabled else None,
+        )
 
 
 def _records(path: Path) -> tuple[list[Request], list[BusExchange]]:
@@ -372,12 +391,20 @@ def _wait_until_loaded(api: HomeAssistantApi, process: ManagedProcess) -> None:
         time.sleep(1)
 
 
-def _cpu_over(group: int, seconds: float) -> tuple[float, float, float]:
-    """Sleep `seconds`; return the window's start, end and the group's CPU in it."""
-    begin, cpu_begin = time.monotonic(), group_cpu_seconds(group)
-    time.sleep(seconds)
-    end, cpu_end = time.monotonic(), group_cpu_seconds(group)
-    return begin, end, cpu_end - cpu_begin
+def _cpu_over(group: int, seconds: float) -> tuple[float, float, list[float]]:
+    """Sleep `seconds`; return the window's start, end and the group's CPU in it.
+
+    The CPU comes in slices of `CPU_SLICE_S` (the last one shorter), so a
+    rate that is not steady (a save of the registries, a reload still
+    running) shows in the figures instead of hiding in the mean.
+    """
+    begin = time.monotonic()
+    end = begin + seconds
+    cpu = [group_cpu_seconds(group)]
+    while (now := time.monotonic()) < end:
+        time.sleep(min(CPU_SLICE_S, end - now))
+        cpu.append(group_cpu_seconds(group))
+    return begin, time.monotonic(), [b - a for a, b in itertools.pairwise(cpu)]
 
 
 def _integration_warnings(log_path: Path) -> tuple[str, ...]:
@@ -393,26 +420,34 @@ def _integration_warnings(log_path: Path) -> tuple[str, ...]:
 
 
 def run_case(meters: int, settings: Settings) -> CaseFigures:
-    """Start both processes, measure idle, add the meters, measure busy."""
+    """Start both processes, add the meters, measure idle, enable, measure busy."""
     work = Path(tempfile.mkdtemp(prefix=f"energy-meters-ha-bench-{meters}-"))
     try:
         with (
             _recording_gateway(meters, settings, work) as (port, record),
             _home_assistant(settings, work) as (hass, api),
         ):
-            _log(f"{meters} meters: Home Assistant running; settling")
+            # Meters are added to the disabled entry: each meter added to a
+            # loaded one reloads it, with a first round over all its meters,
+            # and meters added back to back queue one reload each (minutes
+            # at 32 meters). Enabled once, it is set up once.
+            _log(f"{meters} meters: adding the gateway and {meters} meters, disabled")
+            entry_id = _add_gateway(api, port)
+            _set_disabled(api, entry_id, disabled=True)
+            _add_meters(api, entry_id, meters)
+            _log(f"{meters} meters: settling for {settings.warmup_s:.0f} s")
             time.sleep(settings.warmup_s)
             _log(f"{meters} meters: idle window of {settings.idle_seconds:.0f} s")
             idle_begin, idle_end, idle_cpu = _cpu_over(hass.pid, settings.idle_seconds)
-            idle_rate = idle_cpu / (idle_end - idle_begin)
-            _log(f"{meters} meters: adding the gateway and {meters} meters")
-            _add_meters(api, port, meters)
+            idle_rate = sum(idle_cpu) / (idle_end - idle_begin)
+            _log(f"{meters} meters: enabling the gateway")
+            _set_disabled(api, entry_id, disabled=False)
             _wait_until_loaded(api, hass)
             _wait_for_all_units(record, meters, time.monotonic(), hass)
             _log(f"{meters} meters: warm-up of {settings.warmup_s:.0f} s")
             time.sleep(settings.warmup_s)
             _log(f"{meters} meters: measuring for {settings.seconds:.0f} s")
-            begin, end, busy_cpu = _cpu_over(hass.pid, settings.seconds)
+            begin, end, busy_slices = _cpu_over(hass.pid, settings.seconds)
             hass.check_running()
             requests, exchanges = _records(record)
             warnings = _integration_warnings(hass.log_path)
@@ -422,6 +457,7 @@ def run_case(meters: int, settings: Settings) -> CaseFigures:
         else:
             shutil.rmtree(work, ignore_errors=True)
     window = end - begin
+    busy_cpu = sum(busy_slices)
     starts = poll_starts(requests)
     polls = polls_in_window(starts, begin, end)
     periods = periods_in_window(starts, begin, end)
@@ -444,6 +480,7 @@ def run_case(meters: int, settings: Settings) -> CaseFigures:
         else math.nan,
         ha_idle_cpu_pct=round(idle_rate * 100, 2),
         ha_busy_cpu_pct=round(busy_cpu / window * 100, 2),
+        ha_cpu_s_by_slice=tuple(round(cpu, 2) for cpu in busy_slices),
         warnings=warnings,
     )
 
@@ -480,6 +517,12 @@ def table(cases: Sequence[CaseFigures], settings: Settings) -> str:
     for key, label in _ROWS:
         cells = [_cell(asdict(case)[key]).rjust(10) for case in cases]
         lines.append(label.ljust(width) + "".join(cells))
+    lines.append("")
+    lines += [
+        f"HA CPU s per {CPU_SLICE_S:g} s of the window, {case.meters} meters: "
+        + " ".join(f"{cpu:.2f}" for cpu in case.ha_cpu_s_by_slice)
+        for case in cases
+    ]
     if any(case.warnings for case in cases):
         lines.append("")
     for case in cases:
