@@ -7,10 +7,13 @@ they are skipped, with the reason in the skip message and a warning in the summa
 
 from collections.abc import Generator, Iterator
 from pathlib import Path
+import sys
 from typing import TYPE_CHECKING, Any
 
 import pytest
 import pytest_socket
+
+from devtools.ha_bootstrap import free_port, start_simulator
 
 from . import loop_guard
 from .prerequisites import (
@@ -74,6 +77,22 @@ def module_folder(
 ) -> Path:
     """A folder of this module's own: Home Assistant's config and logs."""
     return tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])
+
+
+@pytest.fixture(scope="module")
+def spare_simulator(module_folder: Path) -> Iterator[int]:
+    """A gateway nobody has configured: first-meter forms and error paths use it."""
+    port = free_port()
+    process = start_simulator(
+        sys.executable,
+        host="127.0.0.1",
+        port=port,
+        log_path=module_folder / "spare-simulator.log",
+    )
+    try:
+        yield port
+    finally:
+        process.stop(timeout=10)
 
 
 @pytest.hookimpl(wrapper=True)

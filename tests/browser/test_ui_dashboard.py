@@ -42,7 +42,6 @@ from devtools.ha_bootstrap import (
     add_gateway_with_meter,
     config_entries,
     free_port,
-    start_simulator,
     wait_for_live_values,
 )
 
@@ -135,22 +134,6 @@ def stack(module_folder: Path, services: list[CompanionService]) -> Iterator[Sta
         )
         assert install_dashboard(running.api), "the dashboard was there already"
         yield running
-
-
-@pytest.fixture(scope="module")
-def spare_simulator(module_folder: Path) -> Iterator[int]:
-    """A gateway nobody has configured, for the German first-meter form."""
-    port = free_port()
-    process = start_simulator(
-        sys.executable,
-        host="127.0.0.1",
-        port=port,
-        log_path=module_folder / "spare.log",
-    )
-    try:
-        yield port
-    finally:
-        process.stop(timeout=10)
 
 
 @pytest.fixture(scope="module")

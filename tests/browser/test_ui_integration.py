@@ -13,7 +13,6 @@ from collections.abc import Iterator, Mapping
 import json
 from pathlib import Path
 import re
-import sys
 from typing import Any
 
 from playwright.sync_api import Browser, expect
@@ -34,14 +33,12 @@ from custom_components.energy_meters.signals import (
 from devtools.ha_bootstrap import (
     DOMAIN,
     Gateway,
-    ManagedProcess,
     Meter,
     Stack,
     add_gateway_with_meter,
     config_entries,
     free_port,
     meter_snapshot,
-    start_simulator,
     wait_for_live_values,
 )
 
@@ -98,22 +95,6 @@ def stack(module_folder: Path) -> Iterator[Stack]:
         module_folder, simulator_args=("--unit", str(SECOND_UNIT))
     ) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def spare_simulator(module_folder: Path) -> Iterator[int]:
-    """A second gateway that nobody has configured: the error paths use it."""
-    port = free_port()
-    process: ManagedProcess = start_simulator(
-        sys.executable,
-        host="127.0.0.1",
-        port=port,
-        log_path=module_folder / "spare-simulator.log",
-    )
-    try:
-        yield port
-    finally:
-        process.stop(timeout=10)
 
 
 @pytest.fixture(scope="module")
