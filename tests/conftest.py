@@ -6,13 +6,14 @@ Our package is imported first: Home Assistant's test harness mounts its own
 
 import custom_components.energy_meters  # noqa: F401, I001  (must come first)
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
+from unittest.mock import patch
 
 import pytest
 
 from simulator.server import ModbusSimulator
 
-from .helpers import wago_meter
+from .helpers import WallClock, wago_meter
 
 
 @pytest.fixture(autouse=True)
@@ -39,3 +40,11 @@ def hass_config_dir(hass_tmp_config_dir: str) -> str:
     harness's default config folder is shared by every test and run.
     """
     return hass_tmp_config_dir
+
+
+@pytest.fixture
+def clock() -> Iterator[WallClock]:
+    """Home Assistant's utcnow under the test's control."""
+    wall_clock = WallClock()
+    with patch("homeassistant.util.dt.utcnow", wall_clock):
+        yield wall_clock

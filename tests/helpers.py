@@ -2,6 +2,7 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 import selectors
 import socket
@@ -12,6 +13,7 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.util import dt as dt_util
 import pytest
 
 from custom_components.energy_meters.const import DOMAIN
@@ -118,3 +120,25 @@ def running_module(module: str, *args: str) -> Iterator[subprocess.Popen[str]]:
         if process.poll() is None:
             process.kill()
         process.communicate(timeout=10)
+
+
+class WallClock:
+    """Home Assistant's wall clock, moved on by hand.
+
+    The filters judge a counter's rise by the wall-clock time between two
+    polls, so each poll is made to come 10 s after the last. Only the wall
+    clock moves: freezing all clocks (freezegun) stops the event loop's too,
+    and a reconnect after a slow answer then waits forever.
+    """
+
+    def __init__(self) -> None:
+        """Start at the real time."""
+        self.now: datetime = dt_util.utcnow()
+
+    def __call__(self) -> datetime:
+        """The time Home Assistant sees."""
+        return self.now
+
+    def tick(self, seconds: float) -> None:
+        """Move the wall clock on."""
+        self.now += timedelta(seconds=seconds)

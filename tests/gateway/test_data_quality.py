@@ -1,22 +1,18 @@
 """What Home Assistant shows when the meter's readings go wrong."""
 
-from collections.abc import Iterator
-from datetime import datetime, timedelta
 from typing import Any
-from unittest.mock import patch
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
-from homeassistant.util import dt as dt_util
 import pytest
 
 from custom_components.energy_meters.const import DOMAIN
 from custom_components.energy_meters.meterlib.model import Quantity
 from custom_components.energy_meters.repairs import counter_reset_issue_id
 from simulator.server import ModbusSimulator
-from tests.helpers import async_add_gateway
+from tests.helpers import WallClock, async_add_gateway
 
 POWER = "sensor.heat_pump_power"
 ENERGY = "sensor.heat_pump_energy_import"
@@ -27,36 +23,6 @@ def value(hass: HomeAssistant, entity_id: str) -> float:
     state = hass.states.get(entity_id)
     assert state is not None
     return float(state.state)
-
-
-class WallClock:
-    """Home Assistant's wall clock, moved on by hand.
-
-    The filters judge a counter's rise by the wall-clock time between two
-    polls, so each poll is made to come 10 s after the last. Only the wall
-    clock moves: freezing all clocks (freezegun) stops the event loop's too,
-    and a reconnect after a slow answer then waits forever.
-    """
-
-    def __init__(self) -> None:
-        """Start at the real time."""
-        self.now: datetime = dt_util.utcnow()
-
-    def __call__(self) -> datetime:
-        """The time Home Assistant sees."""
-        return self.now
-
-    def tick(self, seconds: float) -> None:
-        """Move the wall clock on."""
-        self.now += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def clock() -> Iterator[WallClock]:
-    """Home Assistant's utcnow under the test's control."""
-    wall_clock = WallClock()
-    with patch("homeassistant.util.dt.utcnow", wall_clock):
-        yield wall_clock
 
 
 async def poll(hass: HomeAssistant, entry: ConfigEntry, clock: WallClock) -> None:
