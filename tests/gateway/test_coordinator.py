@@ -3,6 +3,7 @@
 import logging
 from typing import Any
 
+from homeassistant.components.modbus.connection import async_get_connection_info
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentryData
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
@@ -127,13 +128,19 @@ async def test_unknown_profile_skips_only_that_meter(
 async def test_unload_closes_the_connection(
     hass: HomeAssistant, simulator: ModbusSimulator
 ) -> None:
-    """Unloading leaves no connection and no entities behind."""
+    """Unloading leaves no connection and no entities behind.
+
+    The connection is Home Assistant's shared one: it lists our entry's unit
+    while loaded, and closes behind the entry's last hold.
+    """
     entry = await async_add_gateway(hass, simulator)
-    transport = entry.runtime_data.transport
-    assert transport._client is not None
+    (info,) = async_get_connection_info(hass)
+    assert info.endpoint == ("tcp", "127.0.0.1", simulator.port)
+    assert info.connected
+    assert info.units == {entry.entry_id: [1]}
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert entry.state is ConfigEntryState.NOT_LOADED
-    assert transport._client is None
+    assert async_get_connection_info(hass) == []
     state = hass.states.get("sensor.heat_pump_meter_power")
     assert state is not None
     assert state.state == STATE_UNAVAILABLE

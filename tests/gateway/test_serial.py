@@ -18,7 +18,7 @@ from homeassistant.data_entry_flow import FlowResultType
 import pytest
 
 from custom_components.energy_meters.const import DOMAIN
-from custom_components.energy_meters.gateway.coordinator import transport_for
+from custom_components.energy_meters.gateway.link import transport_for
 from custom_components.energy_meters.gateway.serial_gateway import (
     serial_data,
     serial_settings,

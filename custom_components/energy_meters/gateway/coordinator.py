@@ -16,16 +16,13 @@ from datetime import datetime
 from typing import Any, Final, override
 
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
-from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
 from ..const import (
-    CONF_FRAMING,
     CONF_PROFILE,
     CONF_SCAN_INTERVAL,
-    CONF_TIMEOUT,
     CONF_UNIT_ID,
     DEFAULT_SCAN_INTERVAL,
     DOMAIN,
@@ -40,15 +37,13 @@ from ..meterlib.filtering import MeterQuality
 from ..meterlib.model import Profile, Quantity
 from ..meterlib.reader import MeterReader, MeterReading
 from ..meterlib.transport import (
-    Framing,
     GatewayUnreachableError,
-    ModbusTransport,
     NoResponseError,
     TransportError,
 )
 from ..quality_section import quality_settings
 from ..repairs import async_report_counter_reset, async_report_missing_profiles
-from .serial_gateway import is_serial, serial_transport_for
+from .link import entry_transport, hold_units
 from .setup_reads import take_test_read
 
 # Beside a meter's counters in the store: what its refusals taught (reader.py).
@@ -83,18 +78,6 @@ class MeterStatus:
         )
 
 
-def transport_for(data: Mapping[str, object]) -> ModbusTransport:
-    """A transport for a gateway entry's data (also used by the config flow)."""
-    if is_serial(data):
-        return serial_transport_for(data)
-    return ModbusTransport(
-        host=str(data[CONF_HOST]),
-        port=int(str(data[CONF_PORT])),
-        framing=Framing(str(data[CONF_FRAMING])),
-        timeout=float(str(data[CONF_TIMEOUT])),
-    )
-
-
 class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
     """Polls every meter behind one gateway, in turn, over one connection."""
 
@@ -116,7 +99,9 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
             name=f"{DOMAIN} {entry.title}",
             update_interval=scan_interval(seconds),
         )
-        self.transport = transport_for(entry.data)
+        # Units on Home Assistant's shared connection to the gateway: the
+        # `modbus` integration owns it, and reconnects when it drops.
+        self.transport = entry_transport(hass, entry)
         self.gateway_device_id = gateway_device_id
         self.readers: dict[str, MeterReader] = {}
         self.qualities: dict[str, MeterQuality] = {}
@@ -133,6 +118,11 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
             self.qualities[subentry.subentry_id] = MeterQuality(
                 quality_settings(subentry.data), profile.quantities
             )
+        # Hold every meter's unit now: a gateway whose endpoint another
+        # integration holds with other link settings fails here, by name.
+        hold_units(
+            hass, entry, self.transport, {r.unit_id for r in self.readers.values()}
+        )
         # A meter without its profile is not read, and says so with a repair.
         async_report_missing_profiles(hass, entry, self.missing_profiles)
         # Its counters as saved, written back unchanged on every save: a
@@ -258,7 +248,7 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
                     # per poll is enough to tell: the others are not asked,
                     # nobody is backed off, and the next poll starts on a new
                     # connection, so the meters are back within a poll.
-                    await self.transport.close()
+                    await self.transport.disconnect()
                     self._link_suspect = True
                     err = GatewayUnreachableError(
                         f"{self.transport.endpoint} accepted the connection but "
@@ -373,7 +363,7 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
             )
 
     async def async_shutdown(self) -> None:
-        """Stop polling, keep the counters and close the gateway connection."""
+        """Stop polling, keep the counters and let go of the gateway's link."""
         await super().async_shutdown()
         await self.counter_store.async_save(self._counters_state())
         await self.transport.close()

@@ -73,7 +73,13 @@ from ..signals import (
     signals_section,
 )
 from ..translated import async_default_meter_name
-from .coordinator import transport_for
+from .link import (
+    LinkInUseError,
+    async_link_conflict,
+    async_temporary_transport,
+    shared_link_up,
+    transport_for,
+)
 from .network import async_resolve_host
 from .profiles import async_load_profiles
 from .serial_gateway import (
@@ -217,30 +223,41 @@ def _meter_unique_id(unit_id: int) -> str:
     return str(unit_id)
 
 
-async def _async_check_gateway(data: Mapping[str, Any]) -> dict[str, str]:
-    """Open (and close) a connection to the gateway; errors keyed by field."""
-    transport = transport_for(data)
-    try:
-        await transport.check_connection()
-    except GatewayUnreachableError:
-        return {"base": "cannot_connect"}
-    finally:
-        await transport.close()
-    return {}
-
-
-async def _async_check_serial(
-    data: Mapping[str, Any],
+async def _async_check_gateway(
+    hass: HomeAssistant, data: Mapping[str, Any], exclude: str | None = None
 ) -> tuple[dict[str, str], dict[str, str]]:
-    """Open (and close) the serial port; errors and what went wrong."""
+    """Check the gateway answers; errors keyed by field, and their placeholders.
+
+    Held by someone else with other link settings: say who. Held and up:
+    it answers, and no second connection is opened beside the shared one.
+    Otherwise a connection is opened (and closed) to test it.
+    """
+    holder = await async_link_conflict(hass, data, exclude)
+    if holder is not None:
+        return {"base": "link_in_use"}, {"holder": holder}
+    if shared_link_up(hass, data):
+        return {}, {}
     transport = transport_for(data)
     try:
         await transport.check_connection()
     except GatewayUnreachableError as err:
-        return {CONF_DEVICE: "cannot_open_serial"}, {"error": str(err)}
+        if is_serial(data):
+            return {CONF_DEVICE: "cannot_open_serial"}, {"error": str(err)}
+        return {"base": "cannot_connect"}, {}
     finally:
         await transport.close()
     return {}, {}
+
+
+async def _async_probe_unit(
+    hass: HomeAssistant, data: Mapping[str, Any], unit_id: int, profile: Profile
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Read the meter over a unit held for the flow on the shared connection."""
+    try:
+        async with async_temporary_transport(hass, data, unit_id) as transport:
+            return await _async_probe_meter(hass, transport, unit_id, profile)
+    except LinkInUseError as err:
+        return {"base": "link_in_use"}, {"holder": err.holder}
 
 
 async def _async_probe_meter(
@@ -307,6 +324,7 @@ def _placeholders(extra: Mapping[str, str]) -> dict[str, str]:
         "timeout": "",
         "code": "",
         "address": "",
+        "holder": "",
         **extra,
     }
 
@@ -382,6 +400,7 @@ class GatewayConfigFlow(ConfigFlow):
     ) -> ConfigFlowResult:
         """Where the gateway is and how it frames Modbus."""
         errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
         if user_input is not None:
             errors = _gateway_errors(user_input)
         if user_input is not None and not errors:
@@ -389,7 +408,7 @@ class GatewayConfigFlow(ConfigFlow):
             if await self._async_claim_gateway(data) is None:
                 errors = {CONF_HOST: "unknown_host"}
             else:
-                errors = await _async_check_gateway(data)
+                errors, placeholders = await _async_check_gateway(self.hass, data)
             if not errors:
                 self._gateway = data
                 return await self.async_step_meter()
@@ -397,6 +416,7 @@ class GatewayConfigFlow(ConfigFlow):
             step_id="gateway",
             data_schema=self.add_suggested_values_to_schema(GATEWAY_SCHEMA, user_input),
             errors=errors,
+            description_placeholders=_placeholders(placeholders),
         )
 
     async def async_step_serial(
@@ -410,7 +430,7 @@ class GatewayConfigFlow(ConfigFlow):
         if user_input is not None and not errors:
             data = serial_data(user_input)
             await self._async_claim_gateway(data)
-            errors, placeholders = await _async_check_serial(data)
+            errors, placeholders = await _async_check_gateway(self.hass, data)
             if not errors:
                 self._gateway = data
                 return await self.async_step_meter()
@@ -435,16 +455,12 @@ class GatewayConfigFlow(ConfigFlow):
             errors = _meter_form_errors(user_input, profiles)
         if user_input is not None and CONF_UNIT_ID in user_input and not errors:
             meter = _meter_subentry_data(user_input)
-            transport = transport_for(self._gateway)
-            try:
-                errors, placeholders = await _async_probe_meter(
-                    self.hass,
-                    transport,
-                    meter[CONF_UNIT_ID],
-                    profiles[meter[CONF_PROFILE]],
-                )
-            finally:
-                await transport.close()
+            errors, placeholders = await _async_probe_unit(
+                self.hass,
+                self._gateway,
+                meter[CONF_UNIT_ID],
+                profiles[meter[CONF_PROFILE]],
+            )
             if not errors:
                 return self.async_create_entry(
                     title=_gateway_title(self._gateway),
@@ -476,6 +492,7 @@ class GatewayConfigFlow(ConfigFlow):
         if is_serial(entry.data):
             return await self.async_step_reconfigure_serial(user_input)
         errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
         if user_input is not None:
             errors = _gateway_errors(user_input)
         if user_input is not None and not errors:
@@ -484,7 +501,9 @@ class GatewayConfigFlow(ConfigFlow):
             if unique_id is None:
                 errors = {CONF_HOST: "unknown_host"}
             else:
-                errors = await _async_check_gateway(data)
+                errors, placeholders = await _async_check_gateway(
+                    self.hass, data, exclude=entry.entry_id
+                )
             if not errors:
                 return self.async_update_and_abort(
                     entry, unique_id=unique_id, title=_gateway_title(data), data=data
@@ -495,6 +514,7 @@ class GatewayConfigFlow(ConfigFlow):
                 GATEWAY_SCHEMA, user_input or dict(entry.data)
             ),
             errors=errors,
+            description_placeholders=_placeholders(placeholders),
         )
 
     async def async_step_reconfigure_serial(
@@ -509,11 +529,16 @@ class GatewayConfigFlow(ConfigFlow):
         if user_input is not None and not errors:
             data = serial_data(user_input)
             unique_id = await self._async_claim_gateway(data, entry)
-            # The running poller holds the port open: let go of it for the
-            # test, or the check would find the port busy.
-            if entry.state is ConfigEntryState.LOADED:
-                await entry.runtime_data.transport.close()
-            errors, placeholders = await _async_check_serial(data)
+            # New line settings on the port the running poller holds open:
+            # let go of it for the test, or the check would find it busy
+            # (the poller reopens it at its next poll).
+            if entry.state is ConfigEntryState.LOADED and not shared_link_up(
+                self.hass, data
+            ):
+                await entry.runtime_data.transport.disconnect()
+            errors, placeholders = await _async_check_gateway(
+                self.hass, data, exclude=entry.entry_id
+            )
             if not errors:
                 return self.async_update_and_abort(
                     entry, unique_id=unique_id, title=_gateway_title(data), data=data
@@ -535,20 +560,15 @@ class MeterSubentryFlow(ConfigSubentryFlow):
     async def _async_probe(
         self, unit_id: int, profile: Profile
     ) -> tuple[dict[str, str], dict[str, str]]:
-        """Read the meter, over the running connection when the gateway is loaded.
+        """Read the meter over the shared connection to the gateway.
 
         Many gateways accept a single client: a second connection for the test
-        read could be refused, or knock the running poller off the bus.
+        read could be refused, or knock the running poller off the bus. The
+        unit held for the flow is on the poller's connection when it runs.
         """
-        entry = self._get_entry()
-        if entry.state is ConfigEntryState.LOADED:
-            transport: ModbusTransport = entry.runtime_data.transport
-            return await _async_probe_meter(self.hass, transport, unit_id, profile)
-        transport = transport_for(entry.data)
-        try:
-            return await _async_probe_meter(self.hass, transport, unit_id, profile)
-        finally:
-            await transport.close()
+        return await _async_probe_unit(
+            self.hass, self._get_entry().data, unit_id, profile
+        )
 
     def _unit_taken(self, unit_id: int, exclude: str | None = None) -> bool:
         """Whether another meter of this gateway already uses the unit id."""

@@ -24,7 +24,7 @@ from serial.tools import list_ports
 
 from ..const import CONF_FRAMING, CONF_TIMEOUT, DEFAULT_TIMEOUT
 from ..form_fields import TIMEOUT, has_control_characters
-from ..meterlib.transport import Framing, Parity, SerialSettings, SerialTransport
+from ..meterlib.transport import Framing, Parity, SerialSettings
 
 CONF_BAUDRATE: Final = "baudrate"
 CONF_PARITY: Final = "parity"
@@ -32,7 +32,7 @@ CONF_STOPBITS: Final = "stopbits"
 CONF_BYTESIZE: Final = "bytesize"
 
 DEFAULT_BAUDRATE: Final = 9600
-# The form's parity options, and the letters pyserial and pymodbus want for
+# The form's parity options, and the letters the serial link wants for
 # them. Option values are translation keys, which hassfest wants to be
 # lower-case slugs ("N" is not one), so the form offers slugs and the entry
 # stores the slug; entries saved before store the letter, and both are read.
@@ -81,11 +81,6 @@ def serial_settings(data: Mapping[str, Any]) -> SerialSettings:
         stopbits=int(data[CONF_STOPBITS]),
         bytesize=int(data.get(CONF_BYTESIZE, BYTESIZE)),
     )
-
-
-def serial_transport_for(data: Mapping[str, Any]) -> SerialTransport:
-    """A transport for a serial gateway entry."""
-    return SerialTransport(serial_settings(data), timeout=float(data[CONF_TIMEOUT]))
 
 
 def serial_errors(user_input: Mapping[str, Any]) -> dict[str, str]:
