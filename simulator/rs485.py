@@ -76,21 +76,36 @@ class Rs485Line:
         self.exchanges = 0
         self.bytes = 0
         self.busy_s = 0.0
+        # Requests at the gateway at once: on a real bus a second master
+        # would talk over the first; the model makes it wait, and counts it.
+        self._in_flight = 0
+        self.max_in_flight = 0
 
     def reset_counters(self) -> None:
         """Start counting afresh."""
         self.exchanges = 0
         self.bytes = 0
         self.busy_s = 0.0
+        self.max_in_flight = 0
+
+    @property
+    def overlapped(self) -> bool:
+        """Whether a request arrived while another was still on the bus."""
+        return self.max_in_flight > 1
 
     async def exchange(self, request_bytes: int, response_bytes: int) -> None:
         """Hold the bus for one request and its answer, after any in progress."""
         duration = self.settings.exchange_seconds(request_bytes, response_bytes)
-        async with self._lock:
-            await asyncio.sleep(duration)
-            self.exchanges += 1
-            self.bytes += request_bytes + response_bytes
-            self.busy_s += duration
+        self._in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self._in_flight)
+        try:
+            async with self._lock:
+                await asyncio.sleep(duration)
+                self.exchanges += 1
+                self.bytes += request_bytes + response_bytes
+                self.busy_s += duration
+        finally:
+            self._in_flight -= 1
 
     async def read(self, count: int, refused: bool = False) -> None:
         """Hold the bus for one RTU read of `count` registers."""

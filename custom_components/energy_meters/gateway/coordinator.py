@@ -91,6 +91,19 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
         gateway_device_id: str,
     ) -> None:
         """Build one reader and one set of filters per meter whose profile is known."""
+        # Units on Home Assistant's shared connection to the gateway: the
+        # `modbus` integration owns it, and reconnects when it drops. Every
+        # meter's unit is held at once, before anything else is set up: a
+        # gateway whose endpoint another integration holds with other link
+        # settings fails here, by name, with nothing to shut down (no
+        # counters saved that were never loaded).
+        transport = entry_transport(hass, entry)
+        hold_units(
+            hass,
+            entry,
+            transport,
+            {int(s.data[CONF_UNIT_ID]) for s in meter_subentries(entry)},
+        )
         seconds = entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL)
         super().__init__(
             hass,
@@ -99,9 +112,7 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
             name=f"{DOMAIN} {entry.title}",
             update_interval=scan_interval(seconds),
         )
-        # Units on Home Assistant's shared connection to the gateway: the
-        # `modbus` integration owns it, and reconnects when it drops.
-        self.transport = entry_transport(hass, entry)
+        self.transport = transport
         self.gateway_device_id = gateway_device_id
         self.readers: dict[str, MeterReader] = {}
         self.qualities: dict[str, MeterQuality] = {}
@@ -118,11 +129,6 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
             self.qualities[subentry.subentry_id] = MeterQuality(
                 quality_settings(subentry.data), profile.quantities
             )
-        # Hold every meter's unit now: a gateway whose endpoint another
-        # integration holds with other link settings fails here, by name.
-        hold_units(
-            hass, entry, self.transport, {r.unit_id for r in self.readers.values()}
-        )
         # A meter without its profile is not read, and says so with a repair.
         async_report_missing_profiles(hass, entry, self.missing_profiles)
         # Its counters as saved, written back unchanged on every save: a

@@ -1,0 +1,1 @@
+"""The test-only neighbour integration (see custom_components/modbus_neighbour)."""
