@@ -211,27 +211,43 @@ def _home_assistant_pins() -> dict[str, Version]:
     return pins
 
 
+def _modbus_pins() -> dict[str, Version]:
+    """What Home Assistant's `modbus` integration pins: the shared link's libraries."""
+    manifest = _json(HA_COMPONENTS / "modbus" / "manifest.json")
+    pins: dict[str, Version] = {}
+    for text in manifest["requirements"]:
+        requirement = Requirement(text)
+        (pin,) = requirement.specifier
+        pins[requirement.name.lower()] = Version(pin.version)
+    return pins
+
+
 def test_requirements_admit_what_home_assistant_pins() -> None:
-    """PEP 508 strings; pymodbus 3.13.1 and every other pinned version admitted.
+    """PEP 508 strings admitting every version Home Assistant pins.
 
     Home Assistant installs a custom integration's requirements with its own
-    constraints: a range that excludes a pinned version does not install.
+    constraints: a range that excludes a pinned version does not install. The
+    Modbus link is the core `modbus` integration's (a dependency), so its
+    library must be admitted at the version that integration pins, and
+    pymodbus (only the simulator's server) is not asked for at all.
     """
     requirements = [Requirement(text) for text in MANIFEST["requirements"]]
     by_name = {requirement.name.lower(): requirement for requirement in requirements}
-    assert "pymodbus" in by_name
-    assert by_name["pymodbus"].specifier.contains("3.13.1")
-    pins = _home_assistant_pins()
+    assert "modbus" in MANIFEST["dependencies"]
+    assert "pymodbus" not in by_name
+    pins = {**_home_assistant_pins(), **_modbus_pins()}
+    assert "modbus-connection" in by_name
+    assert "tmodbus" in by_name["modbus-connection"].extras
     for name, requirement in by_name.items():
         if name in pins:
             assert requirement.specifier.contains(pins[name]), (name, pins[name])
 
 
 def test_loggers_name_the_libraries() -> None:
-    """The loggers list names the Modbus library, whose logs a user may need."""
+    """The loggers list names the Modbus link's libraries, whose logs a user may need."""
     assert isinstance(MANIFEST["loggers"], list)
     assert all(isinstance(name, str) and name for name in MANIFEST["loggers"])
-    assert "pymodbus" in MANIFEST["loggers"]
+    assert {"modbus_connection", "tmodbus"} <= set(MANIFEST["loggers"])
 
 
 # --- hacs.json and the brand ----------------------------------------------------------
