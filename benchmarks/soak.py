@@ -272,8 +272,17 @@ class Soak:
             for domain, _ in ir.async_get(self.hass).issues
             if domain == "energy_meters"
         )
+        # The gateway's link is Home Assistant's shared Modbus connection;
+        # leaving the process closes its socket (Home Assistant 2026.11 also
+        # closes it on stop, 2026.10 leaves that to the process's end).
+        from homeassistant.components.modbus.connection import (  # noqa: PLC0415
+            DATA_MODBUS_CONNECTIONS,
+        )
+
+        links = list(self.hass.data.get(DATA_MODBUS_CONNECTIONS, {}).values())
         await self.hass.async_stop()
-        await coordinator.transport.close()  # what leaving the process does
+        for link in links:
+            await link.connection.close()  # what leaving the process does
         await self.stack.aclose()
         self.hass = self.entry = None
 
