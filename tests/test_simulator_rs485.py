@@ -90,3 +90,17 @@ async def test_one_exchange_at_a_time_across_meters(socket_enabled: None) -> Non
     assert line.exchanges == 2
     assert elapsed >= 2 * one - EARLY
     assert line.busy_s == pytest.approx(2 * one)
+
+
+async def test_requests_in_flight_are_counted() -> None:
+    """One after the other: never two at once; two masters at once: overlapped."""
+    line = Rs485Line(LineSettings(baud=115200))
+    for _ in range(3):
+        await line.read(2)
+    assert line.max_in_flight == 1
+    assert not line.overlapped
+    await asyncio.gather(line.read(2), line.read(2))
+    assert line.max_in_flight == 2
+    assert line.overlapped
+    line.reset_counters()
+    assert not line.overlapped

@@ -162,7 +162,7 @@ def _gateway_errors(user_input: Mapping[str, Any]) -> dict[str, str]:
     """What is wrong with the gateway form itself, before anything is asked.
 
     A host no resolver could take is refused here, so it never reaches the
-    resolver or pymodbus (which raise more than OSError for such names).
+    resolver or the Modbus link (which raise more than OSError for such names).
     """
     errors: dict[str, str] = {}
     host = _host(user_input)
@@ -305,7 +305,7 @@ def _refusal_error(err: ModbusExceptionError) -> tuple[dict[str, str], dict[str,
 
     Exception 2 and 3 (no such register, bad value) mean the profile asks for
     registers this meter does not have; 4 is the meter's own failure, which no
-    profile fixes. pymodbus's text is for developers: the form names the code
+    profile fixes. The link library's text is for developers: the form names the code
     and the register instead.
     """
     placeholders = {"code": str(err.code), "address": str(err.address)}
