@@ -71,6 +71,7 @@ class MeterReader:
         values: dict[Quantity, float | None] = dict.fromkeys(self.refusals.absent)
         raw: dict[str, list[int]] = {}
         learned = len(self.refusals.absent), len(self.refusals.cuts)
+        self.refusals.begin_read()
         answered: list[tuple[ReadRequest, list[int]]] = []
         for request in self.plan:
             answered += await self.refusals.read_block(request, self._fetch)
