@@ -63,9 +63,7 @@ async def _async_reload_on_change(
     async_schedule_gateway_reload(hass, entry)
 
 
-_PENDING_RELOADS: HassKey[dict[str, object]] = HassKey(
-    "energy_meters_pending_reloads"
-)
+_PENDING_RELOADS: HassKey[dict[str, object]] = HassKey("energy_meters_pending_reloads")
 
 
 def _pending_reloads(hass: HomeAssistant) -> dict[str, object]:
