@@ -16,7 +16,8 @@ from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.framer import FramerRTU, FramerType
 import pytest
 
-from custom_components.energy_meters.meterlib.model import FunctionCode
+from custom_components.energy_meters.meterlib.model import FunctionCode, Quantity
+from custom_components.energy_meters.meterlib.profiles import builtin_profiles
 from custom_components.energy_meters.meterlib.reader import MeterReader
 from custom_components.energy_meters.meterlib.transport import (
     Framing,
@@ -25,6 +26,7 @@ from custom_components.energy_meters.meterlib.transport import (
     NoResponseError,
 )
 from simulator.faults import Fault
+from simulator.meter import SimulatedMeter
 from simulator.server import ModbusSimulator
 from tests.helpers import wago_meter
 
@@ -330,5 +332,45 @@ async def test_a_late_answer_handed_to_the_next_connection_is_not_taken() -> Non
             assert power == _words(sim, 1, POWER)
             voltage = await transport.read(FunctionCode.HOLDING, VOLTAGE, 2, 1)
             assert voltage == _words(sim, 1, VOLTAGE)
+        finally:
+            await transport.close()
+
+
+class _HandsOverOnce(ModbusTransport):
+    """A link that answers one request with the answer to another, once.
+
+    What a late answer does wherever it gets through: the answer to the
+    EM24's energy block (function 4 at 62, 10 registers) arrives as the
+    answer to its current block (function 4 at 12, 10 registers).
+    """
+
+    swap: tuple[int, int] | None = None
+
+    async def read(
+        self, function: FunctionCode, address: int, count: int, unit_id: int
+    ) -> list[int]:
+        if self.swap is not None and address == self.swap[0]:
+            address, self.swap = self.swap[1], None
+        return await super().read(function, address, count, unit_id)
+
+
+async def test_an_answer_that_repeats_another_block_is_not_decoded() -> None:
+    """The EM24's energy answer taken for its currents: the poll fails, no value is wrong."""
+    em24 = builtin_profiles()["carlo_gavazzi_em24"]
+    meter = SimulatedMeter(em24, unit_id=1, seed=5)
+    meter.freeze()
+    async with ModbusSimulator([meter], host="127.0.0.1", framing="rtu") as sim:
+        transport = _HandsOverOnce("127.0.0.1", sim.port, Framing.RTU_OVER_TCP, 1.0)
+        reader = MeterReader(transport, 1, em24)
+        try:
+            first = await reader.read()
+            assert first.values[Quantity.CURRENT_L1] == pytest.approx(
+                meter.served_values()[Quantity.CURRENT_L1]
+            )
+            transport.swap = (12, 62)
+            with pytest.raises(NoResponseError, match="repeats the last answer at 62"):
+                await reader.read()
+            again = await reader.read()
+            assert again.values == first.values
         finally:
             await transport.close()
