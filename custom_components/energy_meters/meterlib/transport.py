@@ -19,6 +19,7 @@ a transparent converter) or an RS-485 adapter on a local serial port
 (`SerialTransport`); both behave the same from the meters' point of view.
 """
 
+import asyncio
 from collections.abc import Callable, Mapping
 import contextlib
 from dataclasses import dataclass
@@ -191,6 +192,8 @@ ILLEGAL_ADDRESS = 2
 SERVER_DEVICE_FAILURE = 4  # the meter itself failed to answer the request
 GATEWAY_PATH_UNAVAILABLE = 10  # 0x0A: the gateway cannot reach its serial side
 GATEWAY_TARGET_FAILED = 11  # 0x0B: the gateway got no answer from the unit
+# After an RTU timeout: answers to one request until two in a row agree.
+CONFIRMING_READS = 4
 
 
 class ModbusTransport:
@@ -220,6 +223,11 @@ class ModbusTransport:
             units = self._own.for_unit
         self._unit_source = units
         self._units: dict[int, ModbusUnitLink] = {}
+        # Our requests one at a time: a confirmation after a timeout is two
+        # requests in a row that nothing of ours may come between.
+        self._lock = asyncio.Lock()
+        # A timeout in RTU framing: the next answer may be the late one.
+        self._confirm_next = False
         # Failed connection attempts in a row: while > 0 the gateway itself
         # is gone, and the poller stops asking its other meters.
         self.connect_failures = 0
@@ -264,7 +272,44 @@ class ModbusTransport:
     async def read(
         self, function: FunctionCode, address: int, count: int, unit_id: int
     ) -> list[int]:
-        """Read `count` registers; raises a TransportError subclass on failure."""
+        """Read `count` registers; raises a TransportError subclass on failure.
+
+        After a timeout in RTU framing the next answer is confirmed by asking
+        again: a transparent converter keeps the late answer on its serial
+        side and hands it to the next connection as the next request goes out,
+        where it passes every check an RTU answer allows (unit, function,
+        length). The late answer and the true one differ; two answers in a
+        row that agree are the true one. It costs one request after a timeout,
+        none otherwise.
+        """
+        async with self._lock:
+            if not self._confirm_next:
+                return await self._read_once(function, address, count, unit_id)
+            previous = await self._read_once(function, address, count, unit_id)
+            for attempt in range(CONFIRMING_READS - 1):
+                current = await self._read_once(function, address, count, unit_id)
+                if current == previous:
+                    self._confirm_next = False
+                    if attempt:
+                        # A late answer was in the line, so each answer came
+                        # one request late, and the answer to the last
+                        # request is still on its way: let it arrive while no
+                        # request of this unit waits (the link drains it), not
+                        # as the answer to the next one.
+                        await asyncio.sleep(self.timeout)
+                    return current
+                previous = current
+            await self._recycle(self.unit(unit_id))
+            msg = (
+                f"unit {unit_id}: {CONFIRMING_READS} answers in a row after a "
+                "timeout did not agree (late answers in the line)"
+            )
+            raise NoResponseError(msg)
+
+    async def _read_once(
+        self, function: FunctionCode, address: int, count: int, unit_id: int
+    ) -> list[int]:
+        """One request and its answer, errors in the poller's terms."""
         unit = self.unit(unit_id)
         was_up = unit.connected
         try:
@@ -284,9 +329,11 @@ class ModbusTransport:
             # drains a late one only when its function code differs from the
             # request it lands on), so a late answer could be taken for the
             # next request to this unit: start afresh on a new link, and the
-            # late bytes die with the old one. Modbus TCP matches answers by
-            # transaction id and keeps the link.
+            # late bytes die with the old one (and the next answer is
+            # confirmed, for a converter that keeps them). Modbus TCP matches
+            # answers by transaction id and keeps the link.
             if self.serial_framing:
+                self._confirm_next = True
                 await self._recycle(unit)
             msg = f"unit {unit_id} did not answer: {err}"
             raise NoResponseError(msg) from err
@@ -294,6 +341,8 @@ class ModbusTransport:
             # Not the answer to this request: a stale one or a garbled
             # stream, and whatever follows it in the pipe is suspect too
             # (a desync has already dropped the link).
+            if self.serial_framing:
+                self._confirm_next = True
             if not isinstance(err, ModbusDesyncError):
                 await self._recycle(unit)
             msg = f"unit {unit_id}: {err}"
@@ -302,6 +351,8 @@ class ModbusTransport:
             raise NoResponseError(f"unit {unit_id}: {err}") from err
         self.connect_failures = 0
         if len(registers) != count:
+            if self.serial_framing:
+                self._confirm_next = True
             await self._recycle(unit)
             msg = f"unit {unit_id}: asked for {count} registers, got {len(registers)}"
             raise NoResponseError(msg)
