@@ -224,3 +224,42 @@ async def test_other_link_settings_fail_setup_naming_the_holder(
         "holder": "Inverter (Modbus neighbour)",
     }
     assert await hass.config_entries.async_unload(neighbour.entry_id)
+
+
+async def test_a_holder_arriving_during_the_flow_is_named_at_the_meter(
+    hass: HomeAssistant, gateway: ModbusSimulator
+) -> None:
+    """The endpoint taken with other settings between the steps: the meter step says so."""
+    result: Any = await hass.config_entries.flow.async_init(
+        DOMAIN, context={"source": "user"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "gateway"}
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {
+            "host": "127.0.0.1",
+            "port": gateway.port,
+            "framing": "rtu_over_tcp",
+            "timeout": 1,
+        },
+    )
+    assert result["step_id"] == "meter"
+    neighbour = await _add_neighbour(
+        hass,
+        {
+            "device": f"socket://127.0.0.1:{gateway.port}",
+            "baudrate": 9600,
+            "unit_id": NEIGHBOUR_UNIT,
+        },
+    )
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"],
+        {"unit_id": 1, "profile": "wago_879_30xx", "name": "Heat pump meter"},
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "link_in_use"}
+    assert result["description_placeholders"]["holder"] == "Inverter (Modbus neighbour)"
+    assert not hass.config_entries.async_entries(DOMAIN)
+    assert await hass.config_entries.async_unload(neighbour.entry_id)

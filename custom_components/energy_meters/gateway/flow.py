@@ -12,7 +12,6 @@ from typing import Any, Final
 
 from homeassistant.config_entries import (
     ConfigEntry,
-    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     ConfigSubentryData,
@@ -529,13 +528,8 @@ class GatewayConfigFlow(ConfigFlow):
         if user_input is not None and not errors:
             data = serial_data(user_input)
             unique_id = await self._async_claim_gateway(data, entry)
-            # New line settings on the port the running poller holds open:
-            # let go of it for the test, or the check would find it busy
-            # (the poller reopens it at its next poll).
-            if entry.state is ConfigEntryState.LOADED and not shared_link_up(
-                self.hass, data
-            ):
-                await entry.runtime_data.transport.disconnect()
+            # The port the running poller holds open is not opened a second
+            # time: held and up, it is there (see _async_check_gateway).
             errors, placeholders = await _async_check_gateway(
                 self.hass, data, exclude=entry.entry_id
             )
