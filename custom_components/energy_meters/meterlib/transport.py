@@ -226,8 +226,11 @@ class ModbusTransport:
         # Our requests one at a time: a confirmation after a timeout is two
         # requests in a row that nothing of ours may come between.
         self._lock = asyncio.Lock()
-        # A timeout in RTU framing: the next answer may be the late one.
-        self._confirm_next = False
+        # Units whose request timed out in RTU framing: their next answer
+        # may be the late one. Per unit: the link checks the unit id of an
+        # answer, so a late answer is never taken for another unit's, and a
+        # silent meter costs its neighbours no confirming request.
+        self._confirm_next: set[int] = set()
         # Failed connection attempts in a row: while > 0 the gateway itself
         # is gone, and the poller stops asking its other meters.
         self.connect_failures = 0
@@ -283,13 +286,13 @@ class ModbusTransport:
         none otherwise.
         """
         async with self._lock:
-            if not self._confirm_next:
+            if unit_id not in self._confirm_next:
                 return await self._read_once(function, address, count, unit_id)
             previous = await self._read_once(function, address, count, unit_id)
             for attempt in range(CONFIRMING_READS - 1):
                 current = await self._read_once(function, address, count, unit_id)
                 if current == previous:
-                    self._confirm_next = False
+                    self._confirm_next.discard(unit_id)
                     if attempt:
                         # A late answer was in the line, so each answer came
                         # one request late, and the answer to the last
@@ -333,7 +336,7 @@ class ModbusTransport:
             # confirmed, for a converter that keeps them). Modbus TCP matches
             # answers by transaction id and keeps the link.
             if self.serial_framing:
-                self._confirm_next = True
+                self._confirm_next.add(unit_id)
                 await self._recycle(unit)
             msg = f"unit {unit_id} did not answer: {err}"
             raise NoResponseError(msg) from err
@@ -342,7 +345,7 @@ class ModbusTransport:
             # stream, and whatever follows it in the pipe is suspect too
             # (a desync has already dropped the link).
             if self.serial_framing:
-                self._confirm_next = True
+                self._confirm_next.add(unit_id)
             if not isinstance(err, ModbusDesyncError):
                 await self._recycle(unit)
             msg = f"unit {unit_id}: {err}"
@@ -352,7 +355,7 @@ class ModbusTransport:
         self.connect_failures = 0
         if len(registers) != count:
             if self.serial_framing:
-                self._confirm_next = True
+                self._confirm_next.add(unit_id)
             await self._recycle(unit)
             msg = f"unit {unit_id}: asked for {count} registers, got {len(registers)}"
             raise NoResponseError(msg)
