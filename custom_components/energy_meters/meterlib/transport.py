@@ -112,8 +112,9 @@ class ModbusTransport:
         # Failed connection attempts in a row: while > 0 the gateway itself
         # is gone, and the poller stops asking its other meters.
         self.connect_failures = 0
-        # A timeout in RTU framing: the next answer may be the late one.
-        self._confirm_next = False
+        # Units whose request timed out in RTU framing: their next answer may
+        # be the late one.
+        self._confirm_next: set[int] = set()
 
     @property
     def endpoint(self) -> str:
@@ -180,17 +181,19 @@ class ModbusTransport:
         side and hands it to the next connection as the next request goes out,
         where it passes every check an RTU answer allows (unit, function,
         length). The late answer and the true one differ; two answers in a
-        row that agree are the true one. It costs one request after a timeout,
-        none otherwise.
+        row that agree are the true one. It costs the unit that timed out one
+        request, and its neighbours nothing: another unit's late answer
+        carries that unit's id and is refused.
         """
         async with self._lock:
-            if not self._confirm_next:
+            if unit_id not in self._confirm_next:
+                # Another unit's late answer carries that unit's id: refused.
                 return await self._read_locked(function, address, count, unit_id)
             previous = await self._read_locked(function, address, count, unit_id)
             for attempt in range(CONFIRMING_READS - 1):
                 current = await self._read_locked(function, address, count, unit_id)
                 if current == previous:
-                    self._confirm_next = False
+                    self._confirm_next.discard(unit_id)
                     if attempt:
                         # A late answer was in the line, so each answer came
                         # one request late, and the answer to the last
@@ -234,7 +237,7 @@ class ModbusTransport:
             if lost or self.framing is not Framing.TCP:
                 self._drop()
             if self.framing is not Framing.TCP:
-                self._confirm_next = True
+                self._confirm_next.add(unit_id)
             if lost:
                 msg = f"connection to {self.endpoint} lost"
                 raise GatewayUnreachableError(msg) from err
@@ -246,7 +249,7 @@ class ModbusTransport:
             # stream, and whatever follows it in the pipe is suspect too.
             self._drop()
             if self.framing is not Framing.TCP:
-                self._confirm_next = True
+                self._confirm_next.add(unit_id)
             msg = f"unit {unit_id}: {mismatch}"
             raise NoResponseError(msg)
         if isinstance(response, ExceptionResponse) or response.isError():
