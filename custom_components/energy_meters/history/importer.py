@@ -50,6 +50,7 @@ from .sources import (
 from .targets import SeriesKind, Target
 
 type Series = PrometheusSeries | InfluxSeries
+_MARGIN_S = 900
 type Progress = Callable[[float, str], None]
 """Called with the share done (0…1) and the entity being worked on."""
 
@@ -205,16 +206,13 @@ def _statistics_unit(hass: HomeAssistant, target: Target) -> str:
 async def _prepare_energy(job: _Job) -> PreparedSeries:
     request, window = job.request, job.window
     series = request.series
-    # One hour more than asked: the first live hour's consumption sets the seam.
-    fetch_end = max(window.start, window.end) + HOUR
+    # The first live hour too (its consumption sets the seam), and a margin
+    # either side: an hour's value needs a sample at or beyond each boundary.
+    span = (window.start - _MARGIN_S, max(window.start, window.end) + HOUR + _MARGIN_S)
     if isinstance(series, PrometheusSeries):
-        samples = await prometheus_samples(
-            job.session, series, (window.start, fetch_end), job.run
-        )
+        samples = await prometheus_samples(job.session, series, span, job.run)
     else:
-        samples = await influx_samples(
-            job.session, series, (window.start, fetch_end), job.run
-        )
+        samples = await influx_samples(job.session, series, span, job.run)
     to_kwh = conversion(SeriesKind.ENERGY, request.target.old.unit, "kWh")
     rule = CounterRule(max_power_w=request.max_power_kw * 1000)
     hours, findings = await job.hass.async_add_executor_job(
