@@ -505,6 +505,94 @@ _ROWS: tuple[tuple[str, str], ...] = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class LiveAddFigures:
+    """Meters added one after another to a gateway that is loaded and polling."""
+
+    meters: int
+    adding_s: float
+    until_all_entities_s: float
+    first_meter_polls_next_minute: int
+    steady_polls_per_minute: int
+
+
+def run_live_add(meters: int, settings: Settings) -> LiveAddFigures:
+    """Add meters 2..N to a loaded gateway as a person does, back to back.
+
+    Each meter added reloads the gateway, and a reload reads every meter.
+    The figures: how long the flows took, how long after the last one until
+    every meter has a power state, and how often meter 1 is read in the
+    minute after that: 6 at a 10 s interval once the reloads are done, more
+    while reloads are still queued.
+    """
+    work = Path(tempfile.mkdtemp(prefix=f"energy-meters-ha-live-add-{meters}-"))
+    try:
+        with (
+            _recording_gateway(meters, settings, work) as (port, record),
+            _home_assistant(settings, work) as (hass, api),
+        ):
+            _log(f"live add: the gateway, then {meters - 1} meters, loaded")
+            entry_id = _add_gateway(api, port)
+            _wait_until_loaded(api, hass)
+            began = time.monotonic()
+            _add_meters(api, entry_id, meters)
+            added = time.monotonic()
+            deadline = added + SETUP_TIMEOUT_S
+            while not _all_have_power(api, meters):
+                hass.check_running()
+                if time.monotonic() > deadline:
+                    msg = f"not all {meters} meters had a power state in time"
+                    raise BootstrapError(f"{msg}; end of the log:\n{hass.log_tail()}")
+                time.sleep(0.5)
+            complete = time.monotonic()
+            _log("live add: every meter has entities; counting polls for 60 s")
+            time.sleep(60)
+            requests, _ = _records(record)
+    finally:
+        if settings.keep:
+            _log(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    first = poll_starts(requests).get(1, [])
+    return LiveAddFigures(
+        meters=meters,
+        adding_s=round(added - began, 1),
+        until_all_entities_s=round(complete - added, 1),
+        first_meter_polls_next_minute=sum(
+            1 for t in first if complete <= t < complete + 60
+        ),
+        steady_polls_per_minute=6,
+    )
+
+
+def _all_have_power(api: HomeAssistantApi, meters: int) -> bool:
+    """Whether every meter's power sensor has a numeric state."""
+    states = {state["entity_id"]: state["state"] for state in api.get("/api/states")}
+    for unit in range(1, meters + 1):
+        try:
+            float(states.get(f"sensor.meter_{unit}_power", ""))
+        except ValueError:
+            return False
+    return True
+
+
+def live_add_table(figures: LiveAddFigures) -> str:
+    """The live-add figures, one per line."""
+    rows = (
+        ("meters added back to back to a loaded gateway", figures.meters - 1),
+        ("seconds for the flows", figures.adding_s),
+        (
+            "seconds after the last until every meter has a power state",
+            figures.until_all_entities_s,
+        ),
+        (
+            "polls of meter 1 in the next minute (steady: 6)",
+            figures.first_meter_polls_next_minute,
+        ),
+    )
+    return "\n".join(f"{label:<62}{value:>8}" for label, value in rows)
+
+
 def table(cases: Sequence[CaseFigures], settings: Settings) -> str:
     """The figures as plain text, one column per meter count."""
     width = max(len(label) for _, label in _ROWS) + 2
@@ -598,6 +686,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--keep", action="store_true", help="keep the work folders (logs, records)"
     )
+    parser.add_argument(
+        "--add-to-live",
+        action="store_true",
+        help="instead: add the meters (the largest --meters) one after another to "
+        "a loaded gateway and measure how soon all have entities",
+    )
     return parser
 
 
@@ -620,6 +714,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         keep=args.keep,
     )
     started = time.monotonic()
+    if args.add_to_live:
+        figures = run_live_add(max(args.meters), settings)
+        if args.json:
+            print(json.dumps(asdict(figures), indent=2))
+        else:
+            print(live_add_table(figures))
+            print(f"\n(ran in {time.monotonic() - started:.0f} s)")
+        return 0
     cases = [run_case(count, settings) for count in args.meters]
     if args.json:
         print(json.dumps({str(c.meters): json_figures(c) for c in cases}, indent=2))

@@ -150,6 +150,52 @@ def statistics_entities(config: Any) -> set[str]:
     return found
 
 
+def shown_once_enabled(config: Any) -> set[str]:
+    """Entities whose cards hide themselves while the entity is not there.
+
+    A card with a visibility condition "not unavailable" on its own entity is
+    hidden in the frontend while that entity is disabled (it has no state), so
+    the dashboard may name entities that are disabled by default.
+    """
+    found: set[str] = set()
+    for card in _cards(config):
+        entity = card.get("entity")
+        conditions = card.get("visibility")
+        if not isinstance(entity, str) or not isinstance(conditions, list):
+            continue
+        if any(
+            isinstance(condition, Mapping)
+            and condition.get("condition") == "state"
+            and condition.get("entity") == entity
+            and condition.get("state_not") == "unavailable"
+            for condition in conditions
+        ):
+            found.add(entity)
+    return found
+
+
+def as_shown_by_default(config: Any) -> Any:
+    """The dashboard without the cards hidden while their entity is disabled.
+
+    What a new installation shows: the cards of `shown_once_enabled` are
+    not rendered until their entities are enabled.
+    """
+    hidden = shown_once_enabled(config)
+
+    def strip(node: Any) -> Any:
+        if isinstance(node, Mapping):
+            return {key: strip(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [
+                strip(item)
+                for item in node
+                if not (isinstance(item, Mapping) and item.get("entity") in hidden)
+            ]
+        return node
+
+    return strip(config)
+
+
 def _cards(node: Any) -> Iterator[Mapping[str, Any]]:
     if isinstance(node, Mapping):
         if isinstance(node.get("type"), str):

@@ -728,14 +728,19 @@ class MeterSnapshot:
 
     @property
     def voltages(self) -> list[SensorState]:
-        """The voltage sensors."""
+        """The voltage sensors (disabled by default: only those enabled)."""
         return self.of_class("voltage")
 
+    @property
+    def currents(self) -> list[SensorState]:
+        """The current sensors."""
+        return self.of_class("current")
+
     def has_live_values(self) -> bool:
-        """Whether power, energy, frequency and a voltage all have numeric states."""
-        if not self.voltages:
+        """Whether power, energy, frequency and a current all have numeric states."""
+        if not self.currents:
             return False
-        picked = [self.power, self.energy, self.frequency, self.voltages[0]]
+        picked = [self.power, self.energy, self.frequency, self.currents[0]]
         return all(s is not None and s.value is not None for s in picked)
 
     def describe(self) -> str:

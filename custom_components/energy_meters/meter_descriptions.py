@@ -102,6 +102,11 @@ _VAR = SensorDeviceClass.REACTIVE_POWER
 _VA = SensorDeviceClass.APPARENT_POWER
 _Q = Quantity
 
+# Enabled by default: what the Energy dashboard and the old stack's Grafana
+# panels show (power and energy, per phase too; frequency; power factor) and
+# the currents per phase. Disabled, as Home Assistant's own meter integrations
+# do: voltages, VA, var, the power factor per phase and the rarer counters; each
+# enabled entity is a state written and recorded every time it changes.
 DESCRIPTIONS: tuple[MeterSensorDescription, ...] = (
     power(_Q.POWER_TOTAL, "power"),
     power(_Q.POWER_L1, "power_l1"),
@@ -116,9 +121,9 @@ DESCRIPTIONS: tuple[MeterSensorDescription, ...] = (
     energy(_Q.ENERGY_EXPORT_L2, "energy_export_l2", enabled=False),
     energy(_Q.ENERGY_EXPORT_L3, "energy_export_l3", enabled=False),
     energy(_Q.ENERGY_TOTAL, "energy_total", enabled=False),
-    simple(_Q.VOLTAGE_L1, "voltage_l1", _VOLTAGE, _V, 2),
-    simple(_Q.VOLTAGE_L2, "voltage_l2", _VOLTAGE, _V, 2),
-    simple(_Q.VOLTAGE_L3, "voltage_l3", _VOLTAGE, _V, 2),
+    simple(_Q.VOLTAGE_L1, "voltage_l1", _VOLTAGE, _V, 2, enabled=False),
+    simple(_Q.VOLTAGE_L2, "voltage_l2", _VOLTAGE, _V, 2, enabled=False),
+    simple(_Q.VOLTAGE_L3, "voltage_l3", _VOLTAGE, _V, 2, enabled=False),
     simple(_Q.VOLTAGE_AVG, "voltage_avg", _VOLTAGE, _V, 2, enabled=False),
     simple(_Q.VOLTAGE_L1_L2, "voltage_l1_l2", _VOLTAGE, _V, 2, enabled=False),
     simple(_Q.VOLTAGE_L1_L3, "voltage_l1_l3", _VOLTAGE, _V, 2, enabled=False),

@@ -23,14 +23,17 @@ from devtools.ha_bootstrap import (
     Gateway,
     Meter,
     MeterSnapshot,
+    SensorState,
     Stack,
     config_entries,
     free_port,
     meter_snapshot,
     running_stack,
     set_up_meter,
+    slugify,
     wait_for_live_values,
 )
+from devtools.ha_websocket import HomeAssistantWebSocket
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
@@ -112,6 +115,25 @@ def _wait_for_power_update(
     pytest.fail(f"power not updated within {timeout:.0f} s:\n{first.describe()}")
 
 
+def _enable_entity(stack: Stack, entity_id: str, timeout: float = 120) -> SensorState:
+    """Enable a disabled entity as its settings dialog does; wait for its value.
+
+    Home Assistant reloads the entry 30 s after an entity is enabled.
+    """
+    with HomeAssistantWebSocket(stack.api.base_url, stack.api.token or "") as ws:
+        entry = ws.call("config/entity_registry/get", entity_id=entity_id)
+        assert entry["disabled_by"] == "integration", entry
+        ws.call("config/entity_registry/update", entity_id=entity_id, disabled_by=None)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        snapshot = meter_snapshot(stack.api, METER.name)
+        sensor = snapshot.sensors.get(entity_id)
+        if sensor is not None and sensor.value is not None:
+            return sensor
+        time.sleep(2)
+    pytest.fail(f"{entity_id} shows no value {timeout:.0f} s after it was enabled")
+
+
 def test_newest_home_assistant_reads_a_simulated_meter(stack: Stack) -> None:
     """Onboard, add gateway + meter through the config flow, read live values."""
     simulator_port = stack.simulator_port
@@ -139,11 +161,13 @@ def test_newest_home_assistant_reads_a_simulated_meter(stack: Stack) -> None:
     assert frequency.value is not None
     assert 45 <= frequency.value <= 65, summary
     assert frequency.unit == "Hz", summary
-    assert snapshot.voltages, summary
-    for voltage in snapshot.voltages:
-        assert voltage.value is not None, summary
-        assert 200 <= voltage.value <= 260, summary
-        assert voltage.unit == "V", summary
+    assert len(snapshot.currents) == 3, summary
+    for current in snapshot.currents:
+        assert current.value is not None, summary
+        assert 0 <= current.value <= 100, summary
+        assert current.unit == "A", summary
+    # Voltages are disabled by default, as in Home Assistant's own meters.
+    assert snapshot.voltages == [], summary
     assert energy is not None
     assert energy.value is not None
     assert energy.value > 0, summary
@@ -154,5 +178,10 @@ def test_newest_home_assistant_reads_a_simulated_meter(stack: Stack) -> None:
     assert later_energy is not None
     assert later_energy.value is not None
     assert later_energy.value >= energy.value, "energy must never go down"
+
+    voltage = _enable_entity(stack, f"sensor.{slugify(METER.name)}_voltage_l1")
+    assert voltage.value is not None
+    assert 200 <= voltage.value <= 260, voltage
+    assert voltage.unit == "V", voltage
 
     assert _integration_errors(stack) == []

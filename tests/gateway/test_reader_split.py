@@ -16,6 +16,9 @@ from custom_components.energy_meters.meterlib.model import FunctionCode, Quantit
 from custom_components.energy_meters.meterlib.plan import ReadRequest
 from custom_components.energy_meters.meterlib.profiles import builtin_profiles
 from custom_components.energy_meters.meterlib.reader import MeterReader
+from custom_components.energy_meters.meterlib.refusals import (
+    REFUSALS_BEFORE_AN_ANSWER,
+)
 from custom_components.energy_meters.meterlib.transport import (
     Framing,
     ModbusExceptionError,
@@ -166,6 +169,9 @@ async def test_meter_that_refuses_everything_fails(
     assert caught.value.code == 2
     assert reader.plan == planned
     assert not reader.refusals.absent
+    # Recognised in a bounded number of requests, not by halving every
+    # block down to single values (78 requests for the WAGO map).
+    assert len(transport.sent) == REFUSALS_BEFORE_AN_ANSWER, transport.sent
 
 
 async def test_strict_meter_refusing_gaps(socket_enabled: None) -> None:

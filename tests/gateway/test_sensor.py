@@ -40,7 +40,7 @@ async def test_states_match_served_values(
             description.key
         )
         checked += 1
-    assert checked == 17  # the WAGO map's default-enabled quantities
+    assert checked == 14  # the WAGO map's default-enabled quantities
 
 
 async def test_units_and_classes(

@@ -10,12 +10,14 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 import struct
+from typing import Any, Self
 
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.framer import FramerRTU, FramerType
 import pytest
 
-from custom_components.energy_meters.meterlib.model import FunctionCode
+from custom_components.energy_meters.meterlib.model import FunctionCode, Quantity
+from custom_components.energy_meters.meterlib.profiles import builtin_profiles
 from custom_components.energy_meters.meterlib.reader import MeterReader
 from custom_components.energy_meters.meterlib.transport import (
     Framing,
@@ -24,6 +26,7 @@ from custom_components.energy_meters.meterlib.transport import (
     NoResponseError,
 )
 from simulator.faults import Fault
+from simulator.meter import SimulatedMeter
 from simulator.server import ModbusSimulator
 from tests.helpers import wago_meter
 
@@ -240,5 +243,134 @@ async def test_answer_to_another_request_is_refused(
                 with pytest.raises(NoResponseError, match=message):
                     await transport.read(FunctionCode.INPUT, 0, 2, 1)
                 assert liar.connections == expected_connections
+        finally:
+            await transport.close()
+
+
+class _TransparentConverter:
+    """An RS-485-to-Ethernet converter in transparent mode, between client and meters.
+
+    Its serial side is one line shared by every TCP connection: here, one
+    upstream connection to the simulator. Bytes the line delivers while no
+    client is connected wait in its buffer and go to the next client as soon
+    as that client sends its first request, ahead of that request's answer.
+    That is how a late answer reaches a later connection.
+    """
+
+    def __init__(self, upstream_port: int) -> None:
+        self._upstream_port = upstream_port
+        self._line: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        self._client: asyncio.StreamWriter | None = None
+        self._held = bytearray()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._server: asyncio.Server | None = None
+        self.port = 0
+
+    async def __aenter__(self) -> Self:
+        self._line = await asyncio.open_connection("127.0.0.1", self._upstream_port)
+        self._spawn(self._from_line())
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = int(self._server.sockets[0].getsockname()[1])
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self._server is not None
+        assert self._line is not None
+        self._server.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._line[1].close()
+        await self._server.wait_closed()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+
+    async def _from_line(self) -> None:
+        assert self._line is not None
+        while data := await self._line[0].read(256):
+            if self._client is None or self._client.is_closing():
+                self._held += data
+            else:
+                self._client.write(data)
+
+    async def _serve(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        assert self._line is not None
+        self._client = writer
+        try:
+            while data := await reader.read(256):
+                self._line[1].write(data)
+                if self._held:
+                    writer.write(bytes(self._held))
+                    self._held.clear()
+        finally:
+            writer.close()
+
+
+async def test_a_late_answer_handed_to_the_next_connection_is_not_taken() -> None:
+    """A transparent converter delivers the late voltage as the power's answer.
+
+    Starting a new connection after the timeout is not enough here: the
+    converter keeps the late bytes and hands them to the new connection. The
+    transport confirms the first answer after a timeout by asking again, so
+    the power read returns the power, and the voltage read after it the
+    voltage.
+    """
+    async with _gateway("rtu") as sim, _TransparentConverter(sim.port) as converter:
+        transport = ModbusTransport(
+            "127.0.0.1", converter.port, Framing.RTU_OVER_TCP, TIMEOUT_S
+        )
+        try:
+            sim.meter(1).faults.inject(Fault.LATE)
+            with pytest.raises(NoResponseError):
+                await transport.read(FunctionCode.HOLDING, VOLTAGE, 2, 1)
+            await asyncio.sleep(LATE_S)  # the late answer waits in the converter
+            power = await transport.read(FunctionCode.HOLDING, POWER, 2, 1)
+            assert power == _words(sim, 1, POWER)
+            voltage = await transport.read(FunctionCode.HOLDING, VOLTAGE, 2, 1)
+            assert voltage == _words(sim, 1, VOLTAGE)
+        finally:
+            await transport.close()
+
+
+class _HandsOverOnce(ModbusTransport):
+    """A link that answers one request with the answer to another, once.
+
+    What a late answer does wherever it gets through: the answer to the
+    EM24's energy block (function 4 at 62, 10 registers) arrives as the
+    answer to its current block (function 4 at 12, 10 registers).
+    """
+
+    swap: tuple[int, int] | None = None
+
+    async def read(
+        self, function: FunctionCode, address: int, count: int, unit_id: int
+    ) -> list[int]:
+        if self.swap is not None and address == self.swap[0]:
+            address, self.swap = self.swap[1], None
+        return await super().read(function, address, count, unit_id)
+
+
+async def test_an_answer_that_repeats_another_block_is_not_decoded() -> None:
+    """The EM24's energy answer taken for its currents: the poll fails, no value is wrong."""
+    em24 = builtin_profiles()["carlo_gavazzi_em24"]
+    meter = SimulatedMeter(em24, unit_id=1, seed=5)
+    meter.freeze()
+    async with ModbusSimulator([meter], host="127.0.0.1", framing="rtu") as sim:
+        transport = _HandsOverOnce("127.0.0.1", sim.port, Framing.RTU_OVER_TCP, 1.0)
+        reader = MeterReader(transport, 1, em24)
+        try:
+            first = await reader.read()
+            assert first.values[Quantity.CURRENT_L1] == pytest.approx(
+                meter.served_values()[Quantity.CURRENT_L1]
+            )
+            transport.swap = (12, 62)
+            with pytest.raises(NoResponseError, match="repeats the last answer at 62"):
+                await reader.read()
+            again = await reader.read()
+            assert again.values == first.values
         finally:
             await transport.close()

@@ -159,6 +159,7 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
         # Whether the latest round found the link silent (see the round).
         self._link_suspect = False
         self._overrun_logged = False
+        self._stopping = False
 
     @override
     async def _async_setup(self) -> None:
@@ -230,6 +231,11 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
                 "trying again at the next poll"
             )
         for subentry_id, reader in self._in_polling_order():
+            if self._stopping:
+                # Home Assistant is stopping or the entry unloading: a round
+                # over 32 meters takes 10 s, longer than shutdown waits for
+                # it. The meters not read keep their last status.
+                break
             status = self.statuses[subentry_id]
             if status.polls_to_skip:
                 # Backed off: a silent meter must not cost its neighbours a
@@ -374,6 +380,7 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
 
     async def async_shutdown(self) -> None:
         """Stop polling, keep the counters and close the gateway connection."""
+        self._stopping = True
         await super().async_shutdown()
         await self.counter_store.async_save(self._counters_state())
         await self.transport.close()

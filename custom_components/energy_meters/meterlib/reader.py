@@ -9,8 +9,14 @@ from .decode import decode_in_block
 from .model import FunctionCode, PlausibleRange, Profile, Quantity
 from .plan import ReadRequest, plan_reads
 from .refusals import RefusalMemory
+from .stale import StaleAnswerCheck
 from .sunspec import locate
-from .transport import ILLEGAL_ADDRESS, ModbusExceptionError, ModbusTransport
+from .transport import (
+    ILLEGAL_ADDRESS,
+    ModbusExceptionError,
+    ModbusTransport,
+    NoResponseError,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +62,7 @@ class MeterReader:
             profile.registers, profile.max_registers_per_request
         )
         self.refusals = RefusalMemory(profile.max_registers_per_request)
+        self.stale = StaleAnswerCheck()
         self._sent = 0
 
     async def read(self) -> MeterReading:
@@ -71,10 +78,22 @@ class MeterReader:
         values: dict[Quantity, float | None] = dict.fromkeys(self.refusals.absent)
         raw: dict[str, list[int]] = {}
         learned = len(self.refusals.absent), len(self.refusals.cuts)
+        self.refusals.begin_read()
         answered: list[tuple[ReadRequest, list[int]]] = []
         for request in self.plan:
             answered += await self.refusals.read_block(request, self._fetch)
         for piece, registers in answered:
+            other = self.stale.answer_of_another(piece, registers)
+            if other is not None:
+                # A late answer, on this unit and of this shape: the poll
+                # fails (the last values stay), and no value is taken from it.
+                msg = (
+                    f"unit {self.unit_id}: the answer at {piece.address} repeats "
+                    f"the last answer at {other.address}: a late answer"
+                )
+                raise NoResponseError(msg)
+        for piece, registers in answered:
+            self.stale.remember(piece, registers)
             raw[f"fc{int(piece.function)}@{piece.address}"] = registers
             for spec in piece.specs:
                 values[spec.quantity] = decode_in_block(spec, piece.address, registers)

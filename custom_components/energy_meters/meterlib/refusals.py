@@ -18,6 +18,13 @@ values around it are still read in as few requests as the lessons allow.
 Halving keeps the one-off cost small: a block of n values with one absent
 costs about 2·log2(n) extra requests in the poll that finds it, against n for
 a value-by-value probe.
+
+A meter with the wrong profile refuses everything, and halving every block
+down to single values would cost 2n requests over a live bus (32 to 78 in a
+config flow, where each waits behind the other meters' polls). A meter that
+has the profile's values answers a piece within a few halvings, so a read in
+which the first `REFUSALS_BEFORE_AN_ANSWER` requests are all refused stops
+there: the profile does not match.
 """
 
 from collections.abc import Awaitable, Callable
@@ -32,6 +39,14 @@ type ReadFunction = Callable[[ReadRequest], Awaitable[list[int]]]
 
 type Piece = tuple[ReadRequest, list[int]]
 
+# Halving a 125-register block reaches a single value in 7 steps; a meter
+# whose first values are absent needs a few more before something answers.
+REFUSALS_BEFORE_AN_ANSWER = 12
+
+
+class ProfileMismatchError(ModbusExceptionError):
+    """Every request of a read refused with exception 2: not this meter's profile."""
+
 
 @dataclass(slots=True)
 class RefusalMemory:
@@ -40,11 +55,34 @@ class RefusalMemory:
     max_registers: int = MODBUS_MAX_REGISTERS
     absent: set[Quantity] = field(default_factory=set)
     cuts: set[Cut] = field(default_factory=set)
+    # Refusals in the current read while nothing has answered yet, or None
+    # once something has.
+    _refused_first: int | None = field(default=0, init=False, repr=False)
 
     def forget(self) -> None:
         """Start afresh (a meter that refused everything has the wrong profile)."""
         self.absent.clear()
         self.cuts.clear()
+
+    def begin_read(self) -> None:
+        """A new read of the whole plan: count its refusals from zero."""
+        self._refused_first = 0
+
+    async def _read(self, request: ReadRequest, read: ReadFunction) -> list[int]:
+        """One request; a refusal before any answer counts towards giving up."""
+        try:
+            registers = await read(request)
+        except ModbusExceptionError as err:
+            if err.code == ILLEGAL_ADDRESS and self._refused_first is not None:
+                self._refused_first += 1
+                if self._refused_first >= REFUSALS_BEFORE_AN_ANSWER:
+                    self.forget()
+                    raise ProfileMismatchError(
+                        err.code, int(request.function), request.address, request.count
+                    ) from err
+            raise
+        self._refused_first = None
+        return registers
 
     async def read_block(self, request: ReadRequest, read: ReadFunction) -> list[Piece]:
         """Read one planned request; when refused, read around what is missing.
@@ -58,9 +96,9 @@ class RefusalMemory:
         so the loop ends.
         """
         try:
-            return [(request, await read(request))]
+            return [(request, await self._read(request, read))]
         except ModbusExceptionError as err:
-            if err.code != ILLEGAL_ADDRESS:
+            if err.code != ILLEGAL_ADDRESS or isinstance(err, ProfileMismatchError):
                 raise
         answered = await self._split(request, read)
         while True:
@@ -75,9 +113,11 @@ class RefusalMemory:
                 return [(r, proven[r.address, r.count]) for r in replanned]
             for attempt in untested:
                 try:
-                    answered.append((attempt, await read(attempt)))
+                    answered.append((attempt, await self._read(attempt, read)))
                 except ModbusExceptionError as err:
-                    if err.code != ILLEGAL_ADDRESS:
+                    if err.code != ILLEGAL_ADDRESS or isinstance(
+                        err, ProfileMismatchError
+                    ):
                         raise
                     answered += await self._split(attempt, read)
 
@@ -96,9 +136,9 @@ class RefusalMemory:
         refused_halves = 0
         for half in halves:
             try:
-                answered.append((half, await read(half)))
+                answered.append((half, await self._read(half, read)))
             except ModbusExceptionError as err:
-                if err.code != ILLEGAL_ADDRESS:
+                if err.code != ILLEGAL_ADDRESS or isinstance(err, ProfileMismatchError):
                     raise
                 refused_halves += 1
                 answered += await self._split(half, read)

@@ -94,6 +94,8 @@ ILLEGAL_ADDRESS = 2
 SERVER_DEVICE_FAILURE = 4  # the meter itself failed to answer the request
 GATEWAY_PATH_UNAVAILABLE = 10  # 0x0A: the gateway cannot reach its serial side
 GATEWAY_TARGET_FAILED = 11  # 0x0B: the gateway got no answer from the unit
+# After an RTU timeout: answers to one request until two in a row agree.
+CONFIRMING_READS = 4
 
 
 class ModbusTransport:
@@ -110,6 +112,8 @@ class ModbusTransport:
         # Failed connection attempts in a row: while > 0 the gateway itself
         # is gone, and the poller stops asking its other meters.
         self.connect_failures = 0
+        # A timeout in RTU framing: the next answer may be the late one.
+        self._confirm_next = False
 
     @property
     def endpoint(self) -> str:
@@ -169,42 +173,82 @@ class ModbusTransport:
     async def read(
         self, function: FunctionCode, address: int, count: int, unit_id: int
     ) -> list[int]:
-        """Read `count` registers; raises a TransportError subclass on failure."""
+        """Read `count` registers; raises a TransportError subclass on failure.
+
+        After a timeout in RTU framing the next answer is confirmed by asking
+        again: a transparent converter keeps the late answer on its serial
+        side and hands it to the next connection as the next request goes out,
+        where it passes every check an RTU answer allows (unit, function,
+        length). The late answer and the true one differ; two answers in a
+        row that agree are the true one. It costs one request after a timeout,
+        none otherwise.
+        """
         async with self._lock:
-            client = await self._ensure_connected()
-            reader: Any = (
-                client.read_holding_registers
-                if function is FunctionCode.HOLDING
-                else client.read_input_registers
+            if not self._confirm_next:
+                return await self._read_locked(function, address, count, unit_id)
+            previous = await self._read_locked(function, address, count, unit_id)
+            for attempt in range(CONFIRMING_READS - 1):
+                current = await self._read_locked(function, address, count, unit_id)
+                if current == previous:
+                    self._confirm_next = False
+                    if attempt:
+                        # A late answer was in the line, so each answer came
+                        # one request late, and the answer to the last
+                        # request is still on its way: let it arrive while no
+                        # request waits (pymodbus drops it), not as the
+                        # answer to the next one.
+                        await asyncio.sleep(self.timeout)
+                    return current
+                previous = current
+            self._drop()
+            msg = (
+                f"unit {unit_id}: {CONFIRMING_READS} answers in a row after a "
+                "timeout did not agree (late answers in the line)"
             )
-            try:
-                with quiet_library_logs():
-                    response = await reader(address, count=count, device_id=unit_id)
-            except ConnectionException as err:
+            raise NoResponseError(msg)
+
+    async def _read_locked(
+        self, function: FunctionCode, address: int, count: int, unit_id: int
+    ) -> list[int]:
+        """One request and its answer, with the lock held."""
+        client = await self._ensure_connected()
+        reader: Any = (
+            client.read_holding_registers
+            if function is FunctionCode.HOLDING
+            else client.read_input_registers
+        )
+        try:
+            with quiet_library_logs():
+                response = await reader(address, count=count, device_id=unit_id)
+        except ConnectionException as err:
+            self._drop()
+            raise GatewayUnreachableError(str(err)) from err
+        except ModbusException as err:
+            # No answer in time. In RTU framing nothing but the unit id
+            # ties an answer to its request (pymodbus checks no more), so
+            # a late answer would be taken for the answer to the next
+            # request: start afresh on a new connection, and the late
+            # bytes die with the old one. A connection that closed while
+            # waiting is the gateway's doing, not the meter's.
+            lost = not client.connected
+            if lost or self.framing is not Framing.TCP:
                 self._drop()
-                raise GatewayUnreachableError(str(err)) from err
-            except ModbusException as err:
-                # No answer in time. In RTU framing nothing but the unit id
-                # ties an answer to its request (pymodbus checks no more), so
-                # a late answer would be taken for the answer to the next
-                # request: start afresh on a new connection, and the late
-                # bytes die with the old one. A connection that closed while
-                # waiting is the gateway's doing, not the meter's.
-                lost = not client.connected
-                if lost or self.framing is not Framing.TCP:
-                    self._drop()
-                if lost:
-                    msg = f"connection to {self.endpoint} lost"
-                    raise GatewayUnreachableError(msg) from err
-                msg = f"unit {unit_id} did not answer: {err}"
-                raise NoResponseError(msg) from err
-            mismatch = _mismatch(response, function, count, unit_id)
-            if mismatch is not None:
-                # Not the answer to this request: a stale one or a garbled
-                # stream, and whatever follows it in the pipe is suspect too.
-                self._drop()
-                msg = f"unit {unit_id}: {mismatch}"
-                raise NoResponseError(msg)
+            if self.framing is not Framing.TCP:
+                self._confirm_next = True
+            if lost:
+                msg = f"connection to {self.endpoint} lost"
+                raise GatewayUnreachableError(msg) from err
+            msg = f"unit {unit_id} did not answer: {err}"
+            raise NoResponseError(msg) from err
+        mismatch = _mismatch(response, function, count, unit_id)
+        if mismatch is not None:
+            # Not the answer to this request: a stale one or a garbled
+            # stream, and whatever follows it in the pipe is suspect too.
+            self._drop()
+            if self.framing is not Framing.TCP:
+                self._confirm_next = True
+            msg = f"unit {unit_id}: {mismatch}"
+            raise NoResponseError(msg)
         if isinstance(response, ExceptionResponse) or response.isError():
             code = int(getattr(response, "exception_code", 0))
             if code == GATEWAY_TARGET_FAILED:
