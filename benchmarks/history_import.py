@@ -28,7 +28,13 @@ from devtools.ha_bootstrap import (
     running_stack,
     set_up_meter,
 )
-from devtools.old_stack import YEAR, OldYear, missing_tools, start_prometheus
+from devtools.old_stack import (
+    YEAR,
+    OldYear,
+    device_of,
+    missing_tools,
+    start_prometheus,
+)
 
 ACCOUNT = Account(username="bench", password="bench-history", name="Bench")  # noqa: S106 (a throw-away account)
 METER = Meter(name="Heat pump meter", unit_id=1, profile="wago_879_30xx")
@@ -86,9 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     ),
                     meter=METER,
                 )
-                device = stack.api.post(
-                    "/api/template", {"template": f"{{{{ device_id('{ENERGY}') }}}}"}
-                )
+                device = device_of(stack.api.base_url, stack.api.token, ENERGY)
                 started = time.monotonic()
                 answer = _post(
                     stack.api.base_url,

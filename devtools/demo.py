@@ -54,7 +54,13 @@ from devtools.ha_bootstrap import (
     wait_for_live_values,
 )
 from devtools.ha_websocket import HomeAssistantWebSocket, WebSocketError
-from devtools.old_stack import YEAR, OldYear, missing_tools, start_prometheus
+from devtools.old_stack import (
+    YEAR,
+    OldYear,
+    device_of,
+    missing_tools,
+    start_prometheus,
+)
 
 DEMO_DIR = REPO_ROOT / ".demo"
 ACCOUNT = Account(username="demo", password="demo-energy", name="Demo")
@@ -454,9 +460,7 @@ def _old_history(stack: Stack, processes: ExitStack) -> str:
     store = start_prometheus(year, folder)
     processes.callback(store.stop)
     energy = f"sensor.{slugify(METER.name)}_energy_import"
-    device = stack.api.post(
-        "/api/template", {"template": f"{{{{ device_id('{energy}') }}}}"}
-    )
+    device = device_of(stack.api.base_url, stack.api.token, energy)
     return (
         f"  old history: a year of the old exporter in Prometheus at {store.url};\n"
         "  import it (Developer tools -> Actions, YAML mode):\n"

@@ -288,6 +288,21 @@ def _post(url: str, params: dict[str, str], body: bytes) -> None:
         raise BootstrapError(f"{url}: HTTP {err.code}: {json.dumps(detail)}") from err
 
 
+def device_of(base_url: str, token: str | None, entity_id: str) -> str:
+    """The device id of an entity, from Home Assistant's template API (plain text)."""
+    request = urllib.request.Request(
+        f"{base_url}/api/template",
+        data=json.dumps({"template": f"{{{{ device_id('{entity_id}') }}}}"}).encode(),
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+        },
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return str(response.read().decode()).strip()
+
+
 @contextmanager
 def running(store: Store) -> Iterator[Store]:
     """The store, stopped on the way out."""
