@@ -54,6 +54,13 @@ from devtools.ha_bootstrap import (
     wait_for_live_values,
 )
 from devtools.ha_websocket import HomeAssistantWebSocket, WebSocketError
+from devtools.old_stack import (
+    YEAR,
+    OldYear,
+    device_of,
+    missing_tools,
+    start_prometheus,
+)
 
 DEMO_DIR = REPO_ROOT / ".demo"
 ACCOUNT = Account(username="demo", password="demo-energy", name="Demo")
@@ -114,6 +121,12 @@ def _parse_args() -> argparse.Namespace:
         type=int,
         default=1884,
         help="the demo's MQTT broker's port (1884, not 1883, to leave a real broker be)",
+    )
+    parser.add_argument(
+        "--old-history",
+        action="store_true",
+        help="also start a Prometheus with a generated year of the old exporter "
+        "(needs Debian's prometheus), to try energy_meters.import_history on",
     )
     parser.add_argument(
         "--reset",
@@ -430,7 +443,30 @@ def _run(args: argparse.Namespace) -> None:
             _banner(args, snapshot, energy, area_id, time.monotonic() - started),
             flush=True,
         )
+        if args.old_history:
+            print(_old_history(stack, processes), flush=True)
         _watch(stack, service_process)
+
+
+def _old_history(stack: Stack, processes: ExitStack) -> str:
+    """A Prometheus with the old exporter's last year, and the one action that imports it."""
+    if missing := missing_tools():
+        return "develop: --old-history needs " + ", ".join(missing)
+    now = int(time.time()) // 300 * 300
+    folder = DEMO_DIR / "old-prometheus"
+    shutil.rmtree(folder, ignore_errors=True)
+    print("develop: generating the old exporter's year into Prometheus", flush=True)
+    year = OldYear(start=now - YEAR, end=now, step_s=300, reset_at=now - YEAR // 2)
+    store = start_prometheus(year, folder)
+    processes.callback(store.stop)
+    energy = f"sensor.{slugify(METER.name)}_energy_import"
+    device = device_of(stack.api.base_url, stack.api.token, energy)
+    return (
+        f"  old history: a year of the old exporter in Prometheus at {store.url};\n"
+        "  import it (Developer tools -> Actions, YAML mode):\n"
+        "    action: energy_meters.import_history\n"
+        f"    data: {{device_id: {device}, url: {store.url}, step: 300}}"
+    )
 
 
 def _watch(stack: Stack, services: ManagedProcess) -> None:

@@ -14,6 +14,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN
 from .gateway.services import async_setup_services
+from .history.services import async_setup_history_services
 from .kinds import EnergyMetersConfigEntry, kind_of
 
 # Everything is set up in the UI; YAML only holds what other integrations need.
@@ -23,6 +24,7 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the actions: once per start, whatever entries exist."""
     async_setup_services(hass)
+    async_setup_history_services(hass)
     return True
 
 

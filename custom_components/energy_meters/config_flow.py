@@ -23,8 +23,9 @@ from homeassistant.config_entries import (
 from homeassistant.core import callback
 
 from .companions.flow import CompanionConfigFlow, HeatPumpOptionsFlow
-from .const import DOMAIN, SUBENTRY_METER
+from .const import DOMAIN, SUBENTRY_HISTORY, SUBENTRY_METER
 from .gateway.flow import GatewayConfigFlow, GatewayOptionsFlow, MeterSubentryFlow
+from .history.flow import HistorySubentryFlow
 from .kinds import (
     GATEWAY,
     HEAT_PUMP,
@@ -48,9 +49,11 @@ _OPTIONS_FLOWS: Mapping[EntryKind[Any], Callable[[], OptionsFlow]] = {
     HEAT_PUMP: HeatPumpOptionsFlow,
     SITE: SiteOptionsFlow,
 }
-# Meters are subentries of their gateway; no other kind has subentries.
+# Meters are subentries of their gateway; no other kind has subentries. The
+# gateway's "Import history" is a subentry flow too, one that never creates a
+# subentry: it is how a button gets onto the gateway's entry.
 _SUBENTRY_FLOWS: Mapping[EntryKind[Any], Mapping[str, type[ConfigSubentryFlow]]] = {
-    GATEWAY: {SUBENTRY_METER: MeterSubentryFlow},
+    GATEWAY: {SUBENTRY_METER: MeterSubentryFlow, SUBENTRY_HISTORY: HistorySubentryFlow},
 }
 
 
@@ -86,7 +89,7 @@ class EnergyMetersConfigFlow(
     def async_get_supported_subentry_types(
         cls, config_entry: ConfigEntry
     ) -> dict[str, type[ConfigSubentryFlow]]:
-        """Meters are subentries of their gateway."""
+        """Meters are subentries of their gateway; its history import is started there."""
         return dict(_SUBENTRY_FLOWS.get(kind_of(config_entry), {}))
 
     @override

@@ -21,6 +21,8 @@ CONF_MAX_POWER_KW: Final = "max_power_kw"
 CONF_CONFIRMATIONS: Final = "confirmations"
 
 SUBENTRY_METER: Final = "meter"
+# Not a subentry that is ever created: the gateway's "Import history" flow.
+SUBENTRY_HISTORY: Final = "history"
 SECTION_DATA_QUALITY: Final = "data_quality"
 
 DEFAULT_PORT: Final = 502

@@ -1,0 +1,1 @@
+"""Tests of the history import: the counter logic, Prometheus, InfluxDB, the flow."""
