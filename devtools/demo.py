@@ -10,6 +10,7 @@ what is there, including anything changed in the UI. Ctrl-C stops all processes.
 
     scripts/develop              # http://localhost:8123, user demo / demo-energy
     scripts/develop --reset      # start again from an empty configuration
+    scripts/develop --old-history  # also an old Prometheus, and the action importing it
 """
 
 import argparse
@@ -55,9 +56,9 @@ from devtools.ha_bootstrap import (
 )
 from devtools.ha_websocket import HomeAssistantWebSocket, WebSocketError
 from devtools.old_stack import (
-    YEAR,
-    OldYear,
+    demo_year,
     device_of,
+    import_action,
     missing_tools,
     start_prometheus,
 )
@@ -190,7 +191,7 @@ def _check_stored_address(args: argparse.Namespace) -> None:
         )
 
 
-def _configure_energy_dashboard(stack: Stack, snapshot: MeterSnapshot) -> str:
+def configure_energy_dashboard(stack: Stack, snapshot: MeterSnapshot) -> str:
     """Put the meter on the Energy dashboard, unless the dashboard is configured already.
 
     The meter's imported energy becomes the grid consumption (with its power as the live
@@ -438,7 +439,7 @@ def _run(args: argparse.Namespace) -> None:
             print(f"develop: added {MQTT_METER_NAME} ({MQTT_PREFIX}/state)", flush=True)
         print(f"develop: dashboard {_set_up_dashboard(stack)}", flush=True)
         area_id = _meter_area(stack)
-        energy = _configure_energy_dashboard(stack, snapshot)
+        energy = configure_energy_dashboard(stack, snapshot)
         print(
             _banner(args, snapshot, energy, area_id, time.monotonic() - started),
             flush=True,
@@ -449,23 +450,30 @@ def _run(args: argparse.Namespace) -> None:
 
 
 def _old_history(stack: Stack, processes: ExitStack) -> str:
-    """A Prometheus with the old exporter's last year, and the one action that imports it."""
+    """A Prometheus with the old exporter's last year, and the one action that imports it.
+
+    The action is printed ready to paste: Settings → Tools → Actions, YAML mode, is
+    where a user tries an action, and the browser test performs this same text there.
+    """
     if missing := missing_tools():
         return "develop: --old-history needs " + ", ".join(missing)
     now = int(time.time()) // 300 * 300
     folder = DEMO_DIR / "old-prometheus"
     shutil.rmtree(folder, ignore_errors=True)
     print("develop: generating the old exporter's year into Prometheus", flush=True)
-    year = OldYear(start=now - YEAR, end=now, step_s=300, reset_at=now - YEAR // 2)
-    store = start_prometheus(year, folder)
+    store = start_prometheus(demo_year(now), folder)
     processes.callback(store.stop)
     energy = f"sensor.{slugify(METER.name)}_energy_import"
     device = device_of(stack.api.base_url, stack.api.token, energy)
+    action = "".join(
+        f"    {line}\n" for line in import_action(device, store.url).splitlines()
+    )
     return (
-        f"  old history: a year of the old exporter in Prometheus at {store.url};\n"
-        "  import it (Developer tools -> Actions, YAML mode):\n"
-        "    action: energy_meters.import_history\n"
-        f"    data: {{device_id: {device}, url: {store.url}, step: 300}}"
+        f"  old history: a year of the old exporter in Prometheus at {store.url}\n"
+        "  import it with one action: Settings -> Tools -> Actions, YAML mode, paste\n"
+        f"{action}"
+        "  and Perform action; then Energy -> the period -> This month -> Previous\n"
+        "  shows last month's bars."
     )
 
 

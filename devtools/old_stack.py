@@ -136,6 +136,33 @@ class OldYear:
                 yield f"{self.power_metric(phase)},{tags} value={power_kw(t, share):.6f} {t}"
 
 
+# The demo's year is sampled every 5 minutes; the import reads it at that step.
+DEMO_STEP_S = 300
+
+
+def demo_year(now: int) -> OldYear:
+    """The year `scripts/develop --old-history` and the browser test put into Prometheus.
+
+    The last year up to `now`, every phase, with the exporter's restart (its counter
+    from 0 again) half a year ago: the Energy dashboard's months before the switch
+    come out of it, and the reset must not show up as a spike.
+    """
+    return OldYear(
+        start=now - YEAR, end=now, step_s=DEMO_STEP_S, reset_at=now - YEAR // 2
+    )
+
+
+def import_action(device_id: str, url: str) -> str:
+    """The one action that imports the demo's year, as YAML for Settings → Tools → Actions."""
+    return (
+        "action: energy_meters.import_history\n"
+        "data:\n"
+        f"  device_id: {device_id}\n"
+        f"  url: {url}\n"
+        f"  step: {DEMO_STEP_S}\n"
+    )
+
+
 @dataclass
 class Store:
     """A running store: its URL and the process behind it."""
