@@ -16,6 +16,7 @@ simulator, since RTU is what runs on the RS-485 pair behind a gateway.
 """
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 
 # RTU read request: unit, function, start address (2), count (2), CRC (2).
@@ -80,6 +81,8 @@ class Rs485Line:
         # would talk over the first; the model makes it wait, and counts it.
         self._in_flight = 0
         self.max_in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def reset_counters(self) -> None:
         """Start counting afresh."""
@@ -97,6 +100,7 @@ class Rs485Line:
         """Hold the bus for one request and its answer, after any in progress."""
         duration = self.settings.exchange_seconds(request_bytes, response_bytes)
         self._in_flight += 1
+        self._idle.clear()
         self.max_in_flight = max(self.max_in_flight, self._in_flight)
         try:
             async with self._lock:
@@ -106,6 +110,18 @@ class Rs485Line:
                 self.busy_s += duration
         finally:
             self._in_flight -= 1
+            if not self._in_flight:
+                self._idle.set()
+
+    async def drained(self, timeout_s: float = 5.0) -> None:
+        """Wait until no exchange is on or waiting for the bus (at most `timeout_s`).
+
+        A client that gave up on its requests (an integration unloading) has
+        left them on the bus; a simulator that stops waits for them to run
+        out, so no request handler is left behind.
+        """
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), timeout_s)
 
     async def read(self, count: int, refused: bool = False) -> None:
         """Hold the bus for one RTU read of `count` registers."""

@@ -179,6 +179,8 @@ class ModbusSimulator:
         self._server = self._listener = None
         if server is None:
             return
+        if self.line is not None:
+            await self.line.drained()
         await _shutdown(server)
         if listener is not None:
             listener.close_clients()

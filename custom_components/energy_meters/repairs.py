@@ -11,7 +11,7 @@ the user may not connect a broken file to a meter that stopped. Its counters
 are kept meanwhile (see the coordinator), so nothing is lost but readings.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow
 from homeassistant.config_entries import ConfigEntry
@@ -21,6 +21,7 @@ from homeassistant.helpers import issue_registry as ir
 from .const import DOMAIN
 from .meterlib.model import Quantity
 from .meterlib.quality import CounterEvent
+from .meterlib.schedule import FIT_HYSTERESIS, USABLE_SHARE, MeterLoad, plan_fit
 
 MISSING_PROFILE_ISSUE_PREFIX = "missing_profile_"
 
@@ -65,6 +66,62 @@ def async_report_missing_profiles(
                 "gateway": entry.title,
             },
         )
+
+
+def read_rates_issue_id(entry_id: str) -> str:
+    """One issue per gateway: its meters' read rates share one bus."""
+    return f"read_rates_{entry_id}"
+
+
+@callback
+def async_report_read_rates(
+    hass: HomeAssistant, entry: ConfigEntry, loads: Sequence[MeterLoad]
+) -> None:
+    """Say so when a gateway's read rates do not fit its bus, and what does.
+
+    Falling behind silently is the failure this prevents: the user sees
+    "at most 14 meters at 1 s" and what the rates achieve as configured.
+    Once raised, the issue stays until the rates need clearly less than the
+    usable share, so a bus right at the limit does not raise it on one round
+    and drop it on the next.
+    """
+    issue_id = read_rates_issue_id(entry.entry_id)
+    fit = plan_fit(loads)
+    raised = ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
+    if fit.fits and (not raised or fit.need <= USABLE_SHARE - FIT_HYSTERESIS):
+        if raised:
+            ir.async_delete_issue(hass, DOMAIN, issue_id)
+        return
+    if fit.fits:
+        return
+    if fit.achievable_full_interval_s is not None:
+        key, achieved = "read_rates_full_behind", fit.achievable_full_interval_s
+    else:
+        key, achieved = "read_rates_fast_behind", fit.achievable_fast_interval_s or 0.0
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=key,
+        translation_placeholders={
+            "gateway": entry.title,
+            "need": f"{fit.need * 100:.0f}",
+            "usable": f"{USABLE_SHARE * 100:.0f}",
+            "fast_meters": str(fit.fast_meters),
+            "max_fast_meters": str(fit.max_fast_meters),
+            "fast_interval": f"{fit.fast_interval_s or 0:g}",
+            "full_interval": f"{fit.full_interval_s:g}",
+            "achieved": f"{achieved:.1f}",
+        },
+    )
+
+
+@callback
+def async_clear_read_rates(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """A gateway that unloads takes its issue along; its next setup judges anew."""
+    ir.async_delete_issue(hass, DOMAIN, read_rates_issue_id(entry.entry_id))
 
 
 def counter_reset_issue_id(subentry_id: str, quantity: Quantity) -> str:

@@ -117,6 +117,8 @@ async def test_happy_path_creates_gateway_with_meter(
         "frequency_min": 49.8,
         "frequency_max": 50.2,
         "power_factor_min": 0.85,
+        "fast_group": "by_role",
+        "fast_interval": 1,
     }
     assert entry.state is ConfigEntryState.LOADED
     state = hass.states.get("sensor.heat_pump_power")

@@ -34,6 +34,8 @@ DOCUMENTED_DEFAULTS = {
     "frequency_min": 49.8,
     "frequency_max": 50.2,
     "power_factor_min": 0.85,
+    "fast_group": "by_role",
+    "fast_interval": 1,
 }
 
 
@@ -132,6 +134,7 @@ async def test_reconfigure_shows_the_current_values(
             "power_factor_min": 0.9,
         },
         "data_quality": {"max_power_kw": 11.0, "confirmations": 3},
+        "read_rates": {"fast_group": "power", "fast_interval": 2},
     }
 
     async def reconfigure() -> Any:

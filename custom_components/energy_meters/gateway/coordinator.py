@@ -36,14 +36,28 @@ from ..counter_store import CounterState, CounterStore
 from ..meterlib.filtering import MeterQuality
 from ..meterlib.model import Profile, Quantity
 from ..meterlib.reader import MeterReader, MeterReading
+from ..meterlib.schedule import (
+    BusArbiter,
+    IntervalLog,
+    MeterLoad,
+    ReadCost,
+    RS485Timing,
+)
 from ..meterlib.transport import (
     GatewayUnreachableError,
     NoResponseError,
     TransportError,
 )
 from ..quality_section import quality_settings
-from ..repairs import async_report_counter_reset, async_report_missing_profiles
+from ..repairs import (
+    async_report_counter_reset,
+    async_report_missing_profiles,
+    async_report_read_rates,
+)
+from .fast_reads import FastReads
 from .link import entry_transport, hold_units
+from .read_rates import fast_interval_s, fast_quantities
+from .serial_gateway import CONF_BAUDRATE
 from .setup_reads import take_test_read
 
 # Beside a meter's counters in the store: what its refusals taught (reader.py).
@@ -117,18 +131,41 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
         self.readers: dict[str, MeterReader] = {}
         self.qualities: dict[str, MeterQuality] = {}
         self.missing_profiles: dict[str, str] = {}
+        # Every request of the full maps and the fast groups takes its turn
+        # here, fast ones first (see meterlib/schedule.py).
+        self.arbiter = BusArbiter(hass.loop.time)
+        # The bus time of each full map, from the RS-485 timing model (a
+        # network gateway's baud rate is unknown: 9600 until measured).
+        self.timing = RS485Timing(baud=int(entry.data.get(CONF_BAUDRATE, 9600)))
+        self.full_costs: dict[str, ReadCost] = {}
+        self.full_log = IntervalLog(hass.loop.time)
+        self.fast = FastReads(hass, self)
         for subentry in meter_subentries(entry):
             profile_id = subentry.data[CONF_PROFILE]
             if profile_id not in profiles:
                 self.missing_profiles[subentry.subentry_id] = profile_id
                 continue
             profile = profiles[profile_id]
-            self.readers[subentry.subentry_id] = MeterReader(
-                self.transport, int(subentry.data[CONF_UNIT_ID]), profile
+            reader = MeterReader(
+                self.transport,
+                int(subentry.data[CONF_UNIT_ID]),
+                profile,
+                arbiter=self.arbiter,
             )
+            reader.set_fast(fast_quantities(subentry.data))
+            self.readers[subentry.subentry_id] = reader
             self.qualities[subentry.subentry_id] = MeterQuality(
                 quality_settings(subentry.data), profile.quantities
             )
+            self.full_costs[subentry.subentry_id] = ReadCost(
+                self.timing.plan_s(reader.plan)
+            )
+            if reader.fast_quantities:
+                self.fast.add(
+                    subentry.subentry_id,
+                    fast_interval_s(subentry.data),
+                    ReadCost(self.timing.plan_s(reader.fast_plan)),
+                )
         # A meter without its profile is not read, and says so with a repair.
         async_report_missing_profiles(hass, entry, self.missing_profiles)
         # Its counters as saved, written back unchanged on every save: a
@@ -195,14 +232,21 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
         9600-baud bus) would wait a whole interval more, halving the rate.
         Counted from the start, a bus that cannot keep up is polled at its own
         pace instead (10.3 s, not 20 s), and a log line says so once.
+
+        The base class starts the next refresh at the whole second the round
+        ended, plus a fixed offset, plus the delay given here; the delay is
+        counted from that point, so rounds start exactly one interval apart
+        instead of up to a second early or late.
         """
         self.last_round_s = duration_s
         interval = self.update_interval
         if interval is None:
             return
         spare = interval.total_seconds() - duration_s
+        now = self.hass.loop.time()
+        base = int(now) + self._microsecond
         # The base class's own hook for "next refresh in n seconds".
-        self._retry_after = max(spare, 0.0)
+        self._retry_after = max(now + spare - base, 0.0)
         overrun = spare < 0
         if overrun and not self._overrun_logged:
             _LOGGER.warning(
@@ -286,17 +330,41 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
                 translation_placeholders={"error": "; ".join(errors)},
             )
         self.counter_store.async_schedule_save(self._counters_state)
+        async_report_read_rates(self.hass, self.config_entry, self.loads())
         return dict(self.statuses)
 
+    def loads(self) -> list[MeterLoad]:
+        """Each read meter's configured reads and their bus time, as measured."""
+        interval = self.update_interval
+        full_interval_s = interval.total_seconds() if interval else 0.0
+        loads: list[MeterLoad] = []
+        for subentry_id, cost in self.full_costs.items():
+            fast = self.fast.meters.get(subentry_id)
+            loads.append(
+                MeterLoad(
+                    full_s=cost.seconds,
+                    full_interval_s=full_interval_s,
+                    fast_s=fast.cost.seconds if fast else 0.0,
+                    fast_interval_s=fast.interval_s if fast else None,
+                )
+            )
+        return loads
+
     def _in_polling_order(self) -> list[tuple[str, MeterReader]]:
-        """Meters that answered last time first, silent ones last.
+        """Meters that answered last time first, silent ones last; oldest first.
 
         So that a silent first meter means a silent link (see the round),
-        and a dead meter never delays its healthy neighbours.
+        and a dead meter never delays its healthy neighbours. Among the
+        others, the meter whose full map is oldest goes first: on a bus
+        that cannot keep up, none falls behind the rest.
         """
+        never = dt_util.utc_from_timestamp(0)
         return sorted(
             self.readers.items(),
-            key=lambda item: self.statuses[item[0]].consecutive_failures > 0,
+            key=lambda item: (
+                self.statuses[item[0]].consecutive_failures > 0,
+                self.statuses[item[0]].last_success or never,
+            ),
         )
 
     def _back_off_from_gone_gateway(self) -> None:
@@ -337,15 +405,32 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
             )
             # Its last power, voltage, … are minutes old: never shown again.
             self.qualities[subentry_id].after_outage()
-        filtered = self.qualities[subentry_id].apply(
-            reading.values, dt_util.utcnow().timestamp()
-        )
+        if status.consecutive_failures:
+            self.full_log.forget(subentry_id)
+        self.publish(subentry_id, reading.values, dt_util.utcnow().timestamp())
+        self.full_costs[subentry_id].measure(reading.bus_s)
+        self.full_log.note(subentry_id)
         status.reading = reading
-        status.published = filtered.values
-        status.held_back_total += filtered.held_back
         status.consecutive_failures = 0
         status.last_error = None
         status.last_success = dt_util.utcnow()
+
+    def publish(
+        self,
+        subentry_id: str,
+        values: Mapping[Quantity, float | None],
+        taken_at: float,
+    ) -> None:
+        """Filter a meter's values, full map or fast group, into what is shown.
+
+        A fast group's reading holds only its values: the others keep what
+        the last full read published. Both go through the same filters, so
+        a jump read every second is confirmed by the same number of readings.
+        """
+        status = self.statuses[subentry_id]
+        filtered = self.qualities[subentry_id].apply(values, taken_at)
+        status.published = {**status.published, **filtered.values}
+        status.held_back_total += filtered.held_back
         for quantity, event in filtered.events.items():
             async_report_counter_reset(
                 self.hass, self.config_entry, subentry_id, quantity, event
@@ -377,6 +462,7 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
     async def async_shutdown(self) -> None:
         """Stop polling, keep the counters and let go of the gateway's link."""
         self._stopping = True
+        await self.fast.async_stop()
         await super().async_shutdown()
         await self.counter_store.async_save(self._counters_state())
         await self.transport.close()

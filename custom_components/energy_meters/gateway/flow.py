@@ -81,6 +81,12 @@ from .link import (
 )
 from .network import async_resolve_host
 from .profiles import async_load_profiles
+from .read_rates import (
+    SECTION_READ_RATES,
+    read_rates_data,
+    read_rates_errors,
+    read_rates_section,
+)
 from .serial_gateway import (
     async_serial_schema,
     is_serial,
@@ -148,6 +154,7 @@ async def _async_meter_schema(
             vol.Required(CONF_ROLE, default=DEFAULT_ROLE.value): role_selector(),
             vol.Optional(SECTION_SIGNALS): signals_section(),
             vol.Optional(SECTION_DATA_QUALITY): data_quality_section(),
+            vol.Optional(SECTION_READ_RATES): read_rates_section(),
         }
     )
 
@@ -343,7 +350,12 @@ def _meter_form_errors(
         errors[CONF_PROFILE] = "unknown_profile"
     if clean_name(user_input.get(CONF_NAME)) is None:
         errors[CONF_NAME] = "invalid_name"
-    return {**errors, **quality_errors(user_input), **signal_errors(user_input)}
+    return {
+        **errors,
+        **quality_errors(user_input),
+        **signal_errors(user_input),
+        **read_rates_errors(user_input),
+    }
 
 
 def _meter_title(user_input: Mapping[str, Any]) -> str:
@@ -359,6 +371,7 @@ def _meter_subentry_data(user_input: Mapping[str, Any]) -> dict[str, Any]:
         **quality_data(user_input.get(SECTION_DATA_QUALITY)),
         CONF_ROLE: meter_role(user_input).value,
         **signal_data(user_input),
+        **read_rates_data(user_input.get(SECTION_READ_RATES)),
     }
 
 
@@ -644,6 +657,7 @@ class MeterSubentryFlow(ConfigSubentryFlow):
                     CONF_CONFIRMATIONS, DEFAULT_CONFIRMATIONS
                 ),
             },
+            SECTION_READ_RATES: read_rates_data(subentry.data),
         }
         return self.async_show_form(
             step_id="reconfigure",

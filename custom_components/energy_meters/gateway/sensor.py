@@ -26,6 +26,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from ..meter_descriptions import DESCRIPTIONS, MeterSensorDescription
 from ..meterlib.reader import MeterReader
+from .bus_entities import bus_sensors
 from .coordinator import (
     GatewayConfigEntry,
     GatewayCoordinator,
@@ -42,6 +43,7 @@ async def async_setup_gateway_sensors(
     """Add the sensors of every meter, each under its own subentry."""
     async_setup_load_level_sensors(entry, async_add_entities)
     coordinator = entry.runtime_data
+    async_add_entities(bus_sensors(coordinator))
     for subentry in meter_subentries(entry):
         reader = coordinator.readers.get(subentry.subentry_id)
         if reader is None:
@@ -95,6 +97,32 @@ class MeterSensor(MeterEntity, SensorEntity):
     def _reader(self) -> MeterReader:
         return self.coordinator.readers[self.subentry_id]
 
+    @property
+    def _fast(self) -> bool:
+        """Whether this quantity is in the meter's fast group."""
+        return self.entity_description.quantity in self._reader.fast_quantities
+
+    @override
+    async def async_added_to_hass(self) -> None:
+        """Listen to the fast reads too, when this quantity is read fast."""
+        await super().async_added_to_hass()
+        if self._fast and self.subentry_id in self.coordinator.fast.meters:
+            self.async_on_remove(
+                self.coordinator.fast.async_add_listener(
+                    self.subentry_id, self._handle_fast_update
+                )
+            )
+
+    @callback
+    def _handle_fast_update(self) -> None:
+        """A fast read of the meter: write its value, changed or not.
+
+        The user asked for this value every second: its "last reported"
+        time says it is current, which a load-management automation can
+        check. Only the few quantities of the fast group are written so.
+        """
+        self._write_if_changed(always=True)
+
     @callback
     @override
     def _handle_coordinator_update(self) -> None:
@@ -104,17 +132,46 @@ class MeterSensor(MeterEntity, SensorEntity):
         a meter and a poll every 10 s, Home Assistant's own work for states
         that had not changed cost more than reading the bus. A change below
         the display precision is no change for anyone looking.
+
+        A quantity read fast is written by its fast reads, on their beat: a
+        round's end writes it only when that changes its availability, or
+        when the fast reads have stopped (a meter the rounds back off).
         """
+        if (
+            self._fast
+            and self.coordinator.fast.is_fresh(self.subentry_id)
+            and self._written is not None
+            and self._written[0] == self.available
+        ):
+            return
+        self._write_if_changed()
+
+    def _write_if_changed(self, *, always: bool = False) -> None:
         shown = (self.available, self._displayed(self.native_value))
         now = time.monotonic()
-        if shown == self._written and now - self._written_at < self.UNCHANGED_REWRITE_S:
+        if (
+            not always
+            and shown == self._written
+            and now - self._written_at < self.UNCHANGED_REWRITE_S
+        ):
             return
         self._written, self._written_at = shown, now
         self.async_write_ha_state()
 
     def _displayed(self, value: float | None) -> float | None:
+        """The value as far as a change of it is worth a state write.
+
+        An energy counter counts at its own resolution (1 Wh), not the two
+        decimals it is shown with: a counter left 9 Wh behind for a minute
+        would say the full map was not read, and an automation on "energy
+        since" would see steps of 10 Wh.
+        """
         precision = self.entity_description.suggested_display_precision
-        if value is None or precision is None:
+        if (
+            value is None
+            or precision is None
+            or self.entity_description.state_class is SensorStateClass.TOTAL_INCREASING
+        ):
             return value
         return round(value, precision)
 

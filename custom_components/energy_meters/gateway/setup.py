@@ -11,6 +11,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.util.hass_dict import HassKey
 
+from ..repairs import async_clear_read_rates
 from .coordinator import GatewayConfigEntry, GatewayCoordinator, meter_subentries
 from .device import gateway_device_info
 from .entity import gateway_identifier
@@ -49,10 +50,14 @@ def gateway_started(hass: HomeAssistant, entry: GatewayConfigEntry) -> None:
         # The meters changed while this setup ran; the reload that change
         # scheduled may have waited for it, but not seen it: make sure.
         async_schedule_gateway_reload(hass, entry)
+    # The entities listen now: the fast groups' reads may begin.
+    entry.runtime_data.fast.start()
 
 
 async def async_stop_gateway(coordinator: GatewayCoordinator) -> None:
     """Close the gateway connection (its entities are gone)."""
+    async_clear_read_rates(coordinator.hass, coordinator.config_entry)
+    await coordinator.fast.async_stop()
     await coordinator.transport.close()
 
 

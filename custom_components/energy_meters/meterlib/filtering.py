@@ -125,8 +125,11 @@ class MeterQuality:
             else:
                 self.spikes[quantity] = SpikeFilter(settings.spike_rule(quantity))
         self.held_back_total = 0
-        # The power published at the previous poll, for the counters' check.
-        self._previous_power: dict[Quantity, float | None] = {}
+        # The largest power published since the counters were last checked,
+        # the one of that check included: with power read every second and
+        # the counters every ten, a heat pump that started in between must
+        # still explain the counters' rise.
+        self._peak_power: dict[Quantity, float] = {}
 
     def apply(
         self, values: Mapping[Quantity, float | None], now: float
@@ -134,7 +137,9 @@ class MeterQuality:
         """Filter one poll's values taken at wall-clock time `now` (seconds).
 
         Instantaneous values first: the counters are checked against the
-        power published at this poll and the one before.
+        largest power published since their last check (on one read rate,
+        the power of this poll and the one before). A reading may hold only
+        some quantities (a fast read of power): the others are left alone.
         """
         published: dict[Quantity, float | None] = {}
         events: dict[Quantity, CounterEvent] = {}
@@ -142,31 +147,46 @@ class MeterQuality:
         for quantity, value in values.items():
             if quantity in self.spikes:
                 published[quantity], _ = self.spikes[quantity].update(value)
+        self._note_power(published)
+        counted = False
         for quantity, value in values.items():
             if quantity in self.counters:
+                counted = True
                 power = self._power_around(_POWER_OF_COUNTER.get(quantity), published)
                 published[quantity], event = self.counters[quantity].update(
                     value, now, power
                 )
                 if event is not None:
                     events[quantity] = event
-        self._previous_power = {
-            quantity: published.get(quantity) for quantity in _POWER_OF_COUNTER.values()
-        }
+        if counted:
+            # The next check starts from the power of this one.
+            self._peak_power = {
+                quantity: abs(power)
+                for quantity in _POWER_OF_COUNTER.values()
+                if (power := published.get(quantity)) is not None
+            }
         held = self._held() - held_before
         self.held_back_total += held
         return FilteredReading(values=published, events=events, held_back=held)
 
+    def _note_power(self, published: Mapping[Quantity, float | None]) -> None:
+        """Raise the peaks by this reading's power; an unknown power breaks them."""
+        for quantity in _POWER_OF_COUNTER.values():
+            if quantity not in published:
+                continue
+            value = published[quantity]
+            if value is None:
+                self._peak_power.pop(quantity, None)
+            elif quantity in self._peak_power:
+                self._peak_power[quantity] = max(self._peak_power[quantity], abs(value))
+
     def _power_around(
         self, power: Quantity | None, published: Mapping[Quantity, float | None]
     ) -> float | None:
-        """The larger power of this poll and the last, or None if either is unknown."""
-        if power is None:
+        """The peak power since the last check, or None if unknown at either end."""
+        if power is None or published.get(power) is None:
             return None
-        now, before = published.get(power), self._previous_power.get(power)
-        if now is None or before is None:
-            return None
-        return max(abs(now), abs(before))
+        return self._peak_power.get(power)
 
     def seed_counters(self, values: Mapping[str, float], when: float) -> None:
         """Offer the setup dialog's test read to counters without a history."""
@@ -188,7 +208,7 @@ class MeterQuality:
         """
         for spike in self.spikes.values():
             spike.go_stale()
-        self._previous_power.clear()
+        self._peak_power.clear()
 
     def _held(self) -> int:
         """Readings held back or dropped so far, by every filter."""
