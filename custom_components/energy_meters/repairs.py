@@ -88,16 +88,23 @@ def async_report_read_rates(
     issue_id = read_rates_issue_id(entry.entry_id)
     fit = plan_fit(loads)
     raised = ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
+    if not fit.fast_meters:
+        # Without fast reads there are no rates to choose between: a bus
+        # that cannot keep up is the coordinator's overrun warning.
+        if raised:
+            ir.async_delete_issue(hass, DOMAIN, issue_id)
+        return
     if fit.fits and (not raised or fit.need <= USABLE_SHARE - FIT_HYSTERESIS):
         if raised:
             ir.async_delete_issue(hass, DOMAIN, issue_id)
         return
     if fit.fits:
         return
-    if fit.achievable_full_interval_s is not None:
-        key, achieved = "read_rates_full_behind", fit.achievable_full_interval_s
-    else:
-        key, achieved = "read_rates_fast_behind", fit.achievable_fast_interval_s or 0.0
+    key = (
+        "read_rates_full_behind"
+        if fit.achievable_fast_interval_s is None
+        else "read_rates_fast_behind"
+    )
     ir.async_create_issue(
         hass,
         DOMAIN,
@@ -113,7 +120,8 @@ def async_report_read_rates(
             "max_fast_meters": str(fit.max_fast_meters),
             "fast_interval": f"{fit.fast_interval_s or 0:g}",
             "full_interval": f"{fit.full_interval_s:g}",
-            "achieved": f"{achieved:.1f}",
+            "achieved_full": f"{fit.achievable_full_interval_s or 0:.0f}",
+            "achieved_fast": f"{fit.achievable_fast_interval_s or 0:.1f}",
         },
     )
 

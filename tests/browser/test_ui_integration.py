@@ -10,9 +10,11 @@ $ENERGY_METERS_BROWSER_ARTIFACTS says otherwise).
 """
 
 from collections.abc import Iterator, Mapping
+import contextlib
 import json
 from pathlib import Path
 import re
+import time
 from typing import Any
 
 from playwright.sync_api import Browser, expect
@@ -58,6 +60,7 @@ EN = Strings("en")
 SECOND_UNIT = 2  # the simulator serves unit ids 1 and 2 (see the `stack` fixture)
 SILENT_UNIT = 9  # nobody answers there: the simulator stays silent for unknown units
 SECOND_METER = "Second meter"
+FAST_INTERVAL_S = 2  # not the default (1 s): reconfigure must show it
 HIGH_LOAD_KW = "3.5"  # not the default (2 kW): reconfigure must show it
 NEW_MAX_POWER_KW = "20"
 NEW_POLL_INTERVAL = "5"
@@ -252,6 +255,7 @@ def _open_reconfigure(ui: HomeAssistantUI, meter: str) -> None:
     ui.wait_for_dialog(EN("config_subentries", "meter", "step", "reconfigure", "title"))
     ui.expand(EN.meter_section("reconfigure", "signals"))
     ui.expand(EN.meter_section("reconfigure", "data_quality"))
+    ui.expand(EN.meter_section("reconfigure", "read_rates"))
 
 
 def _numbers(
@@ -264,6 +268,24 @@ def _numbers(
         name: float(shown[EN.meter_field("reconfigure", key, section)])
         for name, (key, section) in fields.items()
     }
+
+
+def _fast_read_interval(stack: Stack, *, timeout: float) -> float:
+    """The gateway's "Fast read interval" once it shows a number (seconds).
+
+    It appears when the gateway reloads with a meter read fast and reports the
+    median of the last minute at each round (10 s).
+    """
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        for item in stack.api.get("/api/states"):
+            if item["entity_id"].endswith("_fast_read_interval"):
+                last = item["state"]
+                with contextlib.suppress(ValueError):
+                    return float(item["state"])
+        time.sleep(1)
+    pytest.fail(f"no fast read interval within {timeout:.0f} s (last: {last!r})")
 
 
 def test_reconfigure_a_meter_shows_its_current_settings(
@@ -306,9 +328,15 @@ def test_reconfigure_a_meter_shows_its_current_settings(
         "max_power": DEFAULT_MAX_POWER_KW,
         "confirmations": DEFAULT_CONFIRMATIONS,
     }
+    fast_group = label("reconfigure", "fast_group", "read_rates")
+    fast_interval = label("reconfigure", "fast_interval", "read_rates")
+    assert ui.selected(fast_group) == EN("selector", "fast_group", "options", "by_role")
+    assert float(ui.values([fast_interval])[fast_interval]) == 1
 
-    # Change the rated power and save.
+    # Change the rated power, read this zone meter's power fast, and save.
     ui.fill({label("reconfigure", "max_power_kw", "data_quality"): NEW_MAX_POWER_KW})
+    ui.choose(fast_group, EN("selector", "fast_group", "options", "power"))
+    ui.fill({fast_interval: str(FAST_INTERVAL_S)})
     ui.submit()
     # Home Assistant 2026.11 words this end itself ("Reconfiguration was successful"),
     # unless the flow names its own reason.
@@ -321,7 +349,14 @@ def test_reconfigure_a_meter_shows_its_current_settings(
     now = _numbers(ui, {"max_power": fields["max_power"], "high": fields["high"]})
     ui.shot("reconfigure-form-again", full_page=True)
     assert now == {"max_power": float(NEW_MAX_POWER_KW), "high": float(HIGH_LOAD_KW)}
+    assert ui.selected(fast_group) == EN("selector", "fast_group", "options", "power")
+    assert float(ui.values([fast_interval])[fast_interval]) == FAST_INTERVAL_S
     ui.close_dialog()
+
+    # The gateway reads that meter's power every 2 s now, the rest at its interval: its
+    # "Fast read interval" sensor (there only while a meter is read fast) says so.
+    achieved = _fast_read_interval(stack, timeout=60)
+    assert abs(achieved - FAST_INTERVAL_S) <= 0.3, achieved
 
 
 # --- e. the gateway's options: poll interval -----------------------------------------------

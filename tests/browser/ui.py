@@ -554,8 +554,9 @@ class HomeAssistantUI:
             .first
         )
         select.click()
+        # The whole text: "Power" must not pick "By role (power of …)".
         self.page.locator("ha-dropdown-item:visible").filter(
-            has_text=option
+            has_text=re.compile(rf"^\s*{re.escape(option)}\s*$")
         ).first.click()
         wait_until(
             self.page,

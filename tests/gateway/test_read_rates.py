@@ -225,7 +225,7 @@ async def test_rates_that_do_not_fit_raise_a_repair_and_fast_reads_hold(
         # The full maps alone need 16 x 0.3 s in 10 s; what is left of 90 %
         # holds about 10 fast meters at 1 s.
         assert 6 <= int(placeholders["max_fast_meters"]) < 16, placeholders
-        assert float(placeholders["achieved"]) > FULL_S, placeholders
+        assert float(placeholders["achieved_full"]) > FULL_S, placeholders
     for entity_id in power:
         gaps = _gaps(times[entity_id])
         assert len(gaps) >= FULL_S, (entity_id, gaps)

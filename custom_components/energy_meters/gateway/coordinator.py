@@ -346,6 +346,7 @@ class GatewayCoordinator(DataUpdateCoordinator[dict[str, MeterStatus]]):
                     full_interval_s=full_interval_s,
                     fast_s=fast.cost.seconds if fast else 0.0,
                     fast_interval_s=fast.interval_s if fast else None,
+                    full_requests=len(self.readers[subentry_id].plan),
                 )
             )
         return loads

@@ -52,7 +52,11 @@ class FastReads:
         self._coordinator = coordinator
         self.meters: dict[str, FastMeter] = {}
         self.log = IntervalLog(hass.loop.time)
+        # Between ticks only a timer waits, and a tick's reads are a task
+        # that ends: nothing runs forever for Home Assistant to wait on.
+        self._timer: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[None] | None = None
+        self._running = False
 
     def add(self, subentry_id: str, interval_s: float, cost: ReadCost) -> None:
         """Read this meter's fast group every `interval_s` seconds."""
@@ -76,19 +80,22 @@ class FastReads:
 
     def start(self) -> None:
         """Begin reading, once the first round has found the meters."""
-        if not self.meters or self._task is not None:
+        if not self.meters or self._running:
             return
+        self._running = True
         now = self._hass.loop.time()
         for meter in self.meters.values():
             meter.due = now
-        self._task = self._coordinator.config_entry.async_create_background_task(
-            self._hass, self._async_run(), f"{self._coordinator.name} fast reads"
-        )
+        self._tick()
 
     async def async_stop(self) -> None:
         """Stop reading; a fast read under way is abandoned."""
+        self._running = False
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         task, self._task = self._task, None
-        if task is None:
+        if task is None or task.done():
             return
         task.cancel()
         try:
@@ -100,26 +107,36 @@ class FastReads:
             if current is not None and current.cancelling():
                 raise
 
-    async def _async_run(self) -> None:
-        """The loop: read the meters that are due, then sleep until the next."""
+    @callback
+    def _tick(self) -> None:
+        """Read the meters that are due now, in a task of its own."""
+        self._timer = None
+        if not self._running:
+            return
+        self._task = self._coordinator.config_entry.async_create_background_task(
+            self._hass, self._async_read_due(), f"{self._coordinator.name} fast reads"
+        )
+
+    async def _async_read_due(self) -> None:
+        """Read every meter that is due, then set the timer for the next."""
         loop = self._hass.loop
-        while True:
-            now = loop.time()
-            ready = sorted(
-                (meter.due, subentry_id)
-                for subentry_id, meter in self.meters.items()
-                if meter.due <= now
+        now = loop.time()
+        ready = sorted(
+            (meter.due, subentry_id)
+            for subentry_id, meter in self.meters.items()
+            if meter.due <= now
+        )
+        # All at once: the arbiter queues them in this order, and a slow
+        # meter's timeout does not hold up the others.
+        await asyncio.gather(*(self._async_read(sid) for _, sid in ready))
+        now = loop.time()
+        for _, subentry_id in ready:
+            meter = self.meters[subentry_id]
+            meter.due = max(meter.due + meter.interval_s, now)
+        if self._running:
+            self._timer = loop.call_at(
+                min(meter.due for meter in self.meters.values()), self._tick
             )
-            if not ready:
-                await asyncio.sleep(min(m.due for m in self.meters.values()) - now)
-                continue
-            # All at once: the arbiter queues them in this order, and a slow
-            # meter's timeout does not hold up the others.
-            await asyncio.gather(*(self._async_read(sid) for _, sid in ready))
-            now = loop.time()
-            for _, subentry_id in ready:
-                meter = self.meters[subentry_id]
-                meter.due = max(meter.due + meter.interval_s, now)
 
     async def _async_read(self, subentry_id: str) -> None:
         """Read one meter's fast group and publish it to its entities."""

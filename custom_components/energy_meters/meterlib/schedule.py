@@ -247,6 +247,9 @@ class MeterLoad:
     full_interval_s: float
     fast_s: float = 0.0
     fast_interval_s: float | None = None
+    # Requests of the full map: on a bus full of fast reads, each waits up
+    # to the arbiter's patience for its turn.
+    full_requests: int = 1
 
     @property
     def share(self) -> float:
@@ -286,8 +289,10 @@ def plan_fit(loads: Sequence[MeterLoad], usable: float = USABLE_SHARE) -> Fit:
     `max_fast_meters` is how many meters of the same fast read cost fit at
     the fast interval while every full map is read at its interval, the
     figure the repair issue gives. Past the usable share, fast reads go
-    first: the full maps then stretch to what the remaining time allows,
-    and when fast reads alone overflow the bus, they stretch too.
+    first: the full maps then stretch to what the remaining time allows.
+    When fast reads alone overflow the bus, they stretch too, by the full
+    maps' requests the arbiter still lets through (one per patience, at
+    least), and the full maps take at worst a patience per request.
     """
     fast = [load for load in loads if load.fast_interval_s]
     fast_need = sum(load.fast_share for load in fast)
@@ -309,8 +314,12 @@ def plan_fit(loads: Sequence[MeterLoad], usable: float = USABLE_SHARE) -> Fit:
         if fast_need < usable:
             achievable_full = full_bus_s / (usable - fast_need)
         else:
-            # Fast reads take the bus; full maps get one request per patience.
-            achievable_fast = (fast_interval or 0.0) * fast_need / usable
+            requests = sum(load.full_requests for load in loads)
+            slow_share = (full_bus_s / requests) / SLOW_PATIENCE_S if requests else 0.0
+            achievable_fast = (
+                (fast_interval or 0.0) * fast_need / max(usable - slow_share, 1e-9)
+            )
+            achievable_full = requests * SLOW_PATIENCE_S + full_bus_s
     return Fit(
         need=fast_need + full_need,
         fast_need=fast_need,
