@@ -104,7 +104,6 @@ from pytest_homeassistant_custom_component.common import (  # type: ignore[impor
 from benchmarks.ha_process import percentile
 from custom_components.energy_meters.const import DOMAIN, SUBENTRY_METER
 from custom_components.energy_meters.gateway.coordinator import GatewayCoordinator
-from custom_components.energy_meters.meterlib.model import Quantity
 from custom_components.energy_meters.meterlib.profiles import builtin_profiles
 from custom_components.energy_meters.meterlib.schedule import (
     USABLE_SHARE,
@@ -114,8 +113,7 @@ from custom_components.energy_meters.meterlib.schedule import (
     plan_fit,
 )
 from custom_components.energy_meters.repairs import read_rates_issue_id
-from simulator.clock import ManualClock
-from simulator.household import Household
+from simulator.household import running_household
 from simulator.meter import SimulatedMeter
 from simulator.rs485 import LineSettings, Rs485Line
 from simulator.server import ModbusSimulator
@@ -123,13 +121,9 @@ from simulator.server import ModbusSimulator
 PROFILE_ID = "wago_879_30xx"
 FULL_INTERVAL_S = 10
 MODES = ("rates", "single")
-# A compressor at work: power well above the standby, energy counting on.
-RUNNING_W = 1000.0
 # Setup and teardown around the window, for the households' running time.
 SETUP_MARGIN_S = 60.0
 MAX_WARNINGS_SHOWN = 5
-# How far into a household's simulated day to look for a running compressor.
-HOUSEHOLD_SEARCH_S = 86_400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,27 +217,6 @@ def _mean_ms(values: Sequence[float]) -> float | None:
 
 
 # --- one case -----------------------------------------------------------------
-
-
-def running_household(seed: int, lasting_s: float) -> Household:
-    """A household whose compressor runs now and for `lasting_s` more seconds.
-
-    Found on a manual clock (the model is deterministic per seed), then set
-    on the wall clock the simulator follows.
-    """
-    probe = Household(seed=seed, clock=ManualClock())
-    t, start = 0.0, None
-    while t < HOUSEHOLD_SEARCH_S:
-        probe.at(t)
-        if probe.values()[Quantity.POWER_TOTAL] > RUNNING_W:
-            start = t if start is None else start
-            if t - start >= lasting_s:
-                return Household(seed=seed).at(start)
-        else:
-            start = None
-        t += 10.0
-    msg = f"household {seed} never runs its compressor for {lasting_s:.0f} s"
-    raise RuntimeError(msg)
 
 
 def gateway_entry(port: int, meters: int, mode: str, fast_s: int) -> MockConfigEntry:

@@ -23,7 +23,7 @@ import math
 
 from custom_components.energy_meters.meterlib.model import Quantity
 
-from .clock import Clock, WallClock
+from .clock import Clock, ManualClock, WallClock
 from .grid import grid_knots
 from .heatpump import HeatPumpLoad, LoadState
 from .track import Track
@@ -181,3 +181,31 @@ class Household:
             no_load[1] - r * apparent[1] / no_load[1],
             no_load[2] - r * apparent[2] / no_load[2],
         )
+
+
+# A compressor at work: power well above the standby, energy counting on.
+RUNNING_W = 1000.0
+DAY_S = 86_400.0
+
+
+def running_household(seed: int, lasting_s: float, step_s: float = 10.0) -> Household:
+    """A household whose heat pump's compressor runs now and `lasting_s` more seconds.
+
+    For tests and benchmarks of read rates, where every read must change the
+    values (the standby's 6 W and its counter stand still). Found on a
+    manual clock (the model is deterministic per seed), then set on the wall
+    clock the simulator follows.
+    """
+    probe = Household(seed=seed, clock=ManualClock())
+    t, start = 0.0, None
+    while t < DAY_S:
+        probe.at(t)
+        if probe.values()[Quantity.POWER_TOTAL] > RUNNING_W:
+            start = t if start is None else start
+            if t - start >= lasting_s:
+                return Household(seed=seed).at(start)
+        else:
+            start = None
+        t += step_s
+    msg = f"household {seed} never runs its compressor for {lasting_s:.0f} s"
+    raise RuntimeError(msg)

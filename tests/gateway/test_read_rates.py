@@ -23,10 +23,8 @@ from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.energy_meters.const import DOMAIN, SUBENTRY_METER
-from custom_components.energy_meters.meterlib.model import Quantity
 from custom_components.energy_meters.repairs import read_rates_issue_id
-from simulator.clock import ManualClock
-from simulator.household import Household
+from simulator.household import running_household
 from simulator.meter import SimulatedMeter
 from simulator.rs485 import LineSettings, Rs485Line
 from simulator.server import ModbusSimulator
@@ -35,26 +33,6 @@ from tests.helpers import builtin_profiles
 FAST_S = 1.0
 FAST_TOLERANCE_S = 0.3
 FULL_S = 10.0
-
-
-def _running_household(seed: int, lasting_s: float = 120.0) -> Household:
-    """A household whose compressor runs now and for `lasting_s` more seconds.
-
-    Found on a manual clock first (the model is deterministic per seed), then
-    set on the wall clock the simulator follows.
-    """
-    probe = Household(seed=seed, clock=ManualClock())
-    t = 0.0
-    while t < 86_400:
-        probe.at(t)
-        if probe.values()[Quantity.POWER_TOTAL] > 1000 and all(
-            probe.at(t + dt).values()[Quantity.POWER_TOTAL] > 1000
-            for dt in range(10, int(lasting_s), 10)
-        ):
-            return Household(seed=seed).at(t + 60)
-        t = max(t, probe.now) + 60
-    msg = f"household {seed} never runs its compressor"
-    raise AssertionError(msg)
 
 
 def _entry(port: int, units: range, *, fast_group: str = "power") -> MockConfigEntry:
@@ -88,7 +66,8 @@ async def _gateway(hass: HomeAssistant, units: range) -> AsyncIterator[MockConfi
     """The gateway set up against `units` running meters on a 9600-baud line."""
     profile = builtin_profiles()["wago_879_30xx"]
     meters = [
-        SimulatedMeter(profile, unit, source=_running_household(unit)) for unit in units
+        SimulatedMeter(profile, unit, source=running_household(unit, lasting_s=120.0))
+        for unit in units
     ]
     line = Rs485Line(LineSettings(baud=9600))
     async with ModbusSimulator(meters, host="127.0.0.1", line=line) as simulator:

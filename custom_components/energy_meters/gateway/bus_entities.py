@@ -17,12 +17,10 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfTime
-from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from ..meterlib.schedule import IntervalFigures
 from .coordinator import GatewayCoordinator
-from .entity import gateway_identifier
+from .entity import GatewayEntity
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,27 +78,17 @@ def bus_sensors(coordinator: GatewayCoordinator) -> list[SensorEntity]:
     ]
 
 
-class GatewayBusSensor(CoordinatorEntity[GatewayCoordinator], SensorEntity):
+class GatewayBusSensor(GatewayEntity, SensorEntity):
     """One figure of the gateway's bus, updated after each round."""
 
-    _attr_has_entity_name = True
     entity_description: BusSensorDescription
 
     def __init__(
         self, coordinator: GatewayCoordinator, description: BusSensorDescription
     ) -> None:
         """Attach to the gateway's device."""
-        super().__init__(coordinator)
-        entry_id = coordinator.config_entry.entry_id
+        super().__init__(coordinator, description.key)
         self.entity_description = description
-        self._attr_unique_id = f"{entry_id}_{description.key}"
-        self._attr_device_info = DeviceInfo(identifiers={gateway_identifier(entry_id)})
-
-    @property
-    @override
-    def available(self) -> bool:
-        """Shown while the gateway is unreachable too: an idle bus is news."""
-        return True
 
     @property
     @override

@@ -13,14 +13,12 @@ from typing import Any, override
 from homeassistant.components.binary_sensor import BinarySensorEntity
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.const import EntityCategory
-from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
-from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from ..const import CONF_FRAMING
 from ..meterlib.transport import Framing
 from .coordinator import GatewayConfigEntry, GatewayCoordinator
-from .entity import gateway_identifier
+from .entity import GatewayEntity
 from .signal_entities import async_setup_grid_signal_binary_sensors
 
 # What the device page shows as the model: how the gateway frames Modbus.
@@ -50,25 +48,15 @@ async def async_setup_gateway_binary_sensors(
     async_setup_grid_signal_binary_sensors(entry, async_add_entities)
 
 
-class GatewayConnectivity(CoordinatorEntity[GatewayCoordinator], BinarySensorEntity):
+class GatewayConnectivity(GatewayEntity, BinarySensorEntity):
     """On while the latest poll reached the gateway."""
 
-    _attr_has_entity_name = True
     _attr_device_class = BinarySensorDeviceClass.CONNECTIVITY
     _attr_entity_category = EntityCategory.DIAGNOSTIC
 
     def __init__(self, coordinator: GatewayCoordinator) -> None:
-        """Attach to the gateway's device."""
-        super().__init__(coordinator)
-        entry_id = coordinator.config_entry.entry_id
-        self._attr_unique_id = f"{entry_id}_connectivity"
-        self._attr_device_info = DeviceInfo(identifiers={gateway_identifier(entry_id)})
-
-    @property
-    @override
-    def available(self) -> bool:
-        """Always shown: "disconnected" is the news, not "unavailable"."""
-        return True
+        """The gateway's connectivity: "disconnected" is the news, not "unavailable"."""
+        super().__init__(coordinator, "connectivity")
 
     @property
     @override

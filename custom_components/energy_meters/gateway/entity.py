@@ -1,5 +1,7 @@
 """The base every meter entity shares: device, unique id and availability."""
 
+from typing import override
+
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
@@ -58,3 +60,26 @@ class MeterEntity(CoordinatorEntity[GatewayCoordinator]):
     def available(self) -> bool:
         """Unavailable only after several failed polls, not on a single blip."""
         return self.status.available
+
+
+class GatewayEntity(CoordinatorEntity[GatewayCoordinator]):
+    """An entity of the gateway itself, on the gateway's device.
+
+    Always available: what it tells (disconnected, an idle bus) is the news
+    while the gateway is gone, not something to hide.
+    """
+
+    _attr_has_entity_name = True
+
+    def __init__(self, coordinator: GatewayCoordinator, key: str) -> None:
+        """Attach to the gateway's device."""
+        super().__init__(coordinator)
+        entry_id = coordinator.config_entry.entry_id
+        self._attr_unique_id = f"{entry_id}_{key}"
+        self._attr_device_info = DeviceInfo(identifiers={gateway_identifier(entry_id)})
+
+    @property
+    @override
+    def available(self) -> bool:
+        """Shown whatever the gateway does."""
+        return True
