@@ -20,6 +20,7 @@ from homeassistant.config_entries import ConfigSubentryData
 from homeassistant.const import EVENT_STATE_CHANGED, EVENT_STATE_REPORTED
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.energy_meters.const import DOMAIN, SUBENTRY_METER
@@ -35,13 +36,15 @@ FAST_TOLERANCE_S = 0.3
 FULL_S = 10.0
 
 
-def _entry(port: int, units: range, *, fast_group: str = "power") -> MockConfigEntry:
+def _entry(
+    port: int, units: range, *, framing: str = "tcp", fast_group: str = "power"
+) -> MockConfigEntry:
     """A gateway with WAGO meters on `units`; meter 1 a grid meter (fast by role)."""
     return MockConfigEntry(
         domain=DOMAIN,
         title=f"127.0.0.1:{port}",
         unique_id=f"127.0.0.1:{port}",
-        data={"host": "127.0.0.1", "port": port, "framing": "tcp", "timeout": 1.0},
+        data={"host": "127.0.0.1", "port": port, "framing": framing, "timeout": 1.0},
         options={"scan_interval": int(FULL_S)},
         subentries_data=[
             ConfigSubentryData(
@@ -62,7 +65,9 @@ def _entry(port: int, units: range, *, fast_group: str = "power") -> MockConfigE
 
 
 @contextlib.asynccontextmanager
-async def _gateway(hass: HomeAssistant, units: range) -> AsyncIterator[MockConfigEntry]:
+async def _gateway(
+    hass: HomeAssistant, units: range, framing: str = "tcp"
+) -> AsyncIterator[MockConfigEntry]:
     """The gateway set up against `units` running meters on a 9600-baud line."""
     profile = builtin_profiles()["wago_879_30xx"]
     meters = [
@@ -70,8 +75,13 @@ async def _gateway(hass: HomeAssistant, units: range) -> AsyncIterator[MockConfi
         for unit in units
     ]
     line = Rs485Line(LineSettings(baud=9600))
-    async with ModbusSimulator(meters, host="127.0.0.1", line=line) as simulator:
-        entry = _entry(simulator.port, units)
+    async with ModbusSimulator(
+        meters,
+        host="127.0.0.1",
+        line=line,
+        framing="rtu" if framing == "rtu_over_tcp" else "tcp",
+    ) as simulator:
+        entry = _entry(simulator.port, units, framing=framing)
         entry.add_to_hass(hass)
         assert await hass.config_entries.async_setup(entry.entry_id)
         await hass.async_block_till_done()
@@ -128,11 +138,16 @@ async def _watch(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
+@pytest.mark.parametrize("framing", ["tcp", "rtu_over_tcp"])
 async def test_eight_meters_power_every_second_energy_every_ten(
-    hass: HomeAssistant, socket_enabled: None
+    hass: HomeAssistant, socket_enabled: None, framing: str
 ) -> None:
-    """8 WAGO meters at 9600 baud: power at 1 s ± 0.3 s, energy at least every 10 s."""
-    async with _gateway(hass, range(1, 9)) as entry:
+    """8 WAGO meters at 9600 baud: power at 1 s ± 0.3 s, energy at least every 10 s.
+
+    Behind a Modbus TCP gateway and a transparent one (RTU over TCP, which
+    Home Assistant's shared connection frames with RTU's silences).
+    """
+    async with _gateway(hass, range(1, 9), framing) as entry:
         power = _entity_ids(hass, entry, "power")
         energy = _entity_ids(hass, entry, "energy_import")
         await _watch(2.0)  # the fast reads find their beat
