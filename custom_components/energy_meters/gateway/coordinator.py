@@ -8,6 +8,11 @@ A meter that does not answer keeps its last reading and is marked; its
 entities go unavailable only after several failed polls in a row, and its
 neighbours are read as usual. The whole refresh fails only when nothing on the
 gateway answered on the very first poll, which turns into a setup retry.
+
+A round reads every meter's full map. Between its requests, the fast groups
+(a grid meter's power, every second: `fast_reads.py`) take their turns at the
+same arbiter, fast first; after each round the rates are weighed against the
+bus, and a repair issue says so when they do not fit.
 """
 
 from collections.abc import Mapping
