@@ -269,6 +269,10 @@ FRONTEND = {
 # --- screenshots --------------------------------------------------------------------------
 
 
+# The window height for a dialog's documentation screenshot.
+DOCS_DIALOG_WINDOW_HEIGHT = 1100
+
+
 class Screenshots:
     """One PNG per step in an artefact folder; some also for the documentation."""
 
@@ -295,7 +299,18 @@ class Screenshots:
         if locator is None:
             page.screenshot(path=path, animations="disabled")
         else:
-            locator.screenshot(path=path, animations="disabled")
+            # A dialog is as tall as the window lets it be: a taller window
+            # shows the whole form, its last collapsed section included.
+            size = page.viewport_size
+            if size is not None:
+                page.set_viewport_size(
+                    {"width": size["width"], "height": DOCS_DIALOG_WINDOW_HEIGHT}
+                )
+            try:
+                locator.screenshot(path=path, animations="disabled")
+            finally:
+                if size is not None:
+                    page.set_viewport_size(size)
         if self.docs:
             DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, DOCS_IMAGES / file_name)
