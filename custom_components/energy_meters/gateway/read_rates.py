@@ -99,7 +99,7 @@ def read_rates_data(rates: Mapping[str, Any] | None) -> dict[str, Any]:
 
 def fast_quantities(data: Mapping[str, Any]) -> frozenset[Quantity]:
     """The quantities a meter subentry reads fast (its profile may lack some)."""
-    group = _group(data.get(CONF_FAST_GROUP)) or FastGroup.BY_ROLE
+    group = FastGroup(read_rates_data(data)[CONF_FAST_GROUP])
     if group is FastGroup.BY_ROLE:
         group = FastGroup.POWER if meter_role(data) in FAST_ROLES else FastGroup.NONE
     return POWER_QUANTITIES if group is FastGroup.POWER else frozenset()
@@ -107,8 +107,7 @@ def fast_quantities(data: Mapping[str, Any]) -> frozenset[Quantity]:
 
 def fast_interval_s(data: Mapping[str, Any]) -> float:
     """A meter subentry's fast interval in seconds (the default if unreadable)."""
-    interval = FAST_INTERVAL.read(data.get(CONF_FAST_INTERVAL, DEFAULT_FAST_INTERVAL))
-    return float(DEFAULT_FAST_INTERVAL if interval is None else interval)
+    return float(read_rates_data(data)[CONF_FAST_INTERVAL])
 
 
 def _group(value: Any) -> FastGroup | None:
