@@ -146,6 +146,16 @@ def signals(
     }
 
 
+def read_rates(
+    kind: Callable[..., list[Wrong]] = numbers,
+) -> dict[str, list[Wrong]]:
+    """The read rates section's fields."""
+    return {
+        "read_rates.fast_group": SELECT,
+        "read_rates.fast_interval": kind(1, 10, whole=True),
+    }
+
+
 @dataclass
 class Context:
     """What the steps are opened against: the running fakes and entries."""
@@ -229,10 +239,16 @@ METER_FIELDS = {
     "role": SELECT,
     **quality(),
     **signals(),
+    **read_rates(),
 }
 # "Add meter" and its reconfigure check the sections with the same function as
 # the first meter's step: the values that broke entries are enough there.
-SUBENTRY_FIELDS = {**METER_FIELDS, **quality(few), **signals(few)}
+SUBENTRY_FIELDS = {
+    **METER_FIELDS,
+    **quality(few),
+    **signals(few),
+    **read_rates(few),
+}
 
 
 def _http_url(ctx: Context, userinfo: str = "") -> str:
